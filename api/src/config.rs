@@ -1,0 +1,141 @@
+//! Configuration from `SCIMGATE_*` environment variables (PRODUCT.md "Command line and
+//! configuration"). Every setting is optional; with none set, scimgate runs embedded:
+//! SQLite under `./data/`, in-process notifications, listening on 127.0.0.1:8080.
+
+use std::env;
+
+use anyhow::{bail, Context};
+use scimgate_core::{InactivePolicy, Settings};
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub listen: String,
+    pub public_url: String,
+    pub data_dir: String,
+    pub bootstrap_api_key: Option<String>,
+    pub log_json: bool,
+    pub max_body_bytes: usize,
+    pub max_page_size: i64,
+    pub inactive_users: InactivePolicy,
+    pub event_retention_days: u32,
+    pub db_pool_size: u32,
+    pub workers: usize,
+}
+
+impl std::fmt::Debug for Config {
+    // secrets and credentials never reach logs
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &scimgate_core::store::redact_url(&self.database_url),
+            )
+            .field(
+                "redis_url",
+                &self
+                    .redis_url
+                    .as_deref()
+                    .map(scimgate_core::store::redact_url),
+            )
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "bootstrap_api_key",
+                &self.bootstrap_api_key.as_ref().map(|_| "***"),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_page_size", &self.max_page_size)
+            .field("inactive_users", &self.inactive_users)
+            .field("event_retention_days", &self.event_retention_days)
+            .finish()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .map_err(|e| anyhow::anyhow!("{name}={v:?} is not valid: {e}")),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Config> {
+        let data_dir = var("SCIMGATE_DATA_DIR").unwrap_or_else(|| "./data".into());
+        let database_url = var("SCIMGATE_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/scimgate.db", data_dir.trim_end_matches('/')));
+        scimgate_core::store::dialect_of_url(&database_url)
+            .map_err(|e| anyhow::anyhow!("SCIMGATE_DATABASE_URL: {e}"))?;
+        let listen = var("SCIMGATE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = var("SCIMGATE_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("SCIMGATE_PUBLIC_URL must start with http:// or https://");
+        }
+        let inactive_users = match var("SCIMGATE_INACTIVE_USERS").as_deref() {
+            None | Some("keep") => InactivePolicy::Keep,
+            Some("delete") => InactivePolicy::Delete,
+            Some(other) => bail!("SCIMGATE_INACTIVE_USERS must be keep or delete, not {other:?}"),
+        };
+        let max_page_size: i64 = parsed("SCIMGATE_MAX_PAGE_SIZE", 1000)?;
+        if !(1..=10_000).contains(&max_page_size) {
+            bail!("SCIMGATE_MAX_PAGE_SIZE must be between 1 and 10000");
+        }
+        let max_body_bytes: usize = parsed("SCIMGATE_MAX_BODY_BYTES", 1024 * 1024)?;
+        if max_body_bytes < 1024 {
+            bail!("SCIMGATE_MAX_BODY_BYTES must be at least 1024");
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Ok::<Config, anyhow::Error>(Config {
+            redis_url: var("SCIMGATE_REDIS_URL"),
+            public_url,
+            bootstrap_api_key: var("SCIMGATE_BOOTSTRAP_API_KEY"),
+            log_json: var("SCIMGATE_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+            max_body_bytes,
+            max_page_size,
+            inactive_users,
+            event_retention_days: parsed("SCIMGATE_EVENT_RETENTION_DAYS", 30)?,
+            db_pool_size: parsed(
+                "SCIMGATE_DB_POOL_SIZE",
+                if database_url.starts_with("sqlite") {
+                    8
+                } else {
+                    16
+                },
+            )?,
+            workers: parsed("SCIMGATE_WORKERS", cores.max(1))?,
+            database_url,
+            listen,
+            data_dir,
+        })
+        .context("reading configuration")
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            public_url: self.public_url.clone(),
+            max_page_size: self.max_page_size,
+            inactive_users: self.inactive_users,
+            event_retention_days: self.event_retention_days,
+            ..Settings::default()
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! `scimgate`: the directory-sync gateway binary (serve, migrate, and the onboarding
+//! commands of PRODUCT.md "Command line and configuration").
+
+mod config;
+mod error;
+mod ops;
+mod scim;
+mod server;
+mod state;
+mod vendor;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use config::Config;
+use scimgate_core::bus::Bus;
+use scimgate_core::service::admin;
+use scimgate_core::store::Db;
+use scimgate_core::Core;
+
+#[derive(Parser)]
+#[command(
+    name = "scimgate",
+    version,
+    about = "Multi-tenant SCIM 2.0 directory-sync gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the gateway (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Vendor API keys.
+    #[command(name = "api-keys")]
+    ApiKeys {
+        #[command(subcommand)]
+        cmd: ApiKeysCmd,
+    },
+    /// Organizations (the vendor's customers).
+    Organizations {
+        #[command(subcommand)]
+        cmd: OrganizationsCmd,
+    },
+    /// Directories (one IdP connection of an organization).
+    Directories {
+        #[command(subcommand)]
+        cmd: DirectoriesCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeysCmd {
+    /// Create an API key and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrganizationsCmd {
+    /// Create an organization and print it as JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A domain of the organization (repeatable).
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoriesCmd {
+    /// Create a directory and print it as JSON, with its SCIM URL and a bearer token (shown once).
+    Create {
+        #[arg(long)]
+        organization: String,
+        #[arg(long = "type")]
+        dir_type: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn open_core(cfg: &Config, bus: Bus) -> anyhow::Result<Core> {
+    let db =
+        Db::connect(&cfg.database_url, cfg.db_pool_size).map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Core::new(db, bus, cfg.settings()))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let cfg = Config::from_env()?;
+    init_tracing(&cfg);
+    match cli.command {
+        Command::Serve => server::serve(cfg),
+        Command::Migrate => {
+            let db = Db::connect(&cfg.database_url, 1).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let applied = db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", json!({"applied": applied}));
+            Ok(())
+        }
+        Command::ApiKeys {
+            cmd: ApiKeysCmd::Create { name },
+        } => {
+            let core = open_core(&cfg, Bus::in_process())?;
+            let (row, secret) =
+                admin::create_api_key(&core, &name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                json!({"id": row.id, "name": row.name, "api_key": secret})
+            );
+            Ok(())
+        }
+        Command::Organizations {
+            cmd: OrganizationsCmd::Create { name, domains },
+        } => {
+            let core = open_core(&cfg, Bus::in_process())?;
+            let org = admin::create_organization(&core, &name, &domains)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", org.to_json());
+            Ok(())
+        }
+        Command::Directories {
+            cmd:
+                DirectoriesCmd::Create {
+                    organization,
+                    dir_type,
+                    name,
+                },
+        } => {
+            let core = open_core(&cfg, Bus::in_process())?;
+            let created = admin::create_directory(&core, &organization, &dir_type, name.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("creating the directory")?;
+            println!("{}", created.to_json());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `scimgate serve`: build the core, start background tasks, run the HTTP server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Service;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::state::{AppState, Metrics};
+use crate::{ops, scim, vendor};
+use scimgate_core::bus::Bus;
+use scimgate_core::service::admin;
+use scimgate_core::store::{redact_url, Db};
+use scimgate_core::{events, Core};
+
+pub fn serve(cfg: Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.workers.max(1))
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move { run(cfg).await })
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    let db =
+        Db::connect(&cfg.database_url, cfg.db_pool_size).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let applied = db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(database = %redact_url(&cfg.database_url), migrations_applied = applied.len(), "database ready");
+    let bus = match &cfg.redis_url {
+        Some(url) => {
+            let b = Bus::with_redis(url)
+                .await
+                .map_err(|e| anyhow::anyhow!("SCIMGATE_REDIS_URL: {e}"))?;
+            tracing::info!(redis = %redact_url(url), "redis connected: cross-instance wake-ups and revocations");
+            b
+        }
+        None => Bus::in_process(),
+    };
+    let core = Core::new(db, bus, cfg.settings());
+    if let Some(key) = &cfg.bootstrap_api_key {
+        let created = admin::ensure_api_key(&core, key, "bootstrap")
+            .map_err(|e| anyhow::anyhow!("SCIMGATE_BOOTSTRAP_API_KEY: {e}"))?;
+        tracing::info!(created, "bootstrap API key ensured");
+    }
+    // revocations and directory changes from other instances drop cached verifications
+    {
+        let mut rx = core.bus.subscribe();
+        let auth = core.auth.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(n) => auth.on_notice(&n),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                }
+            }
+        });
+    }
+    // event retention
+    {
+        let core = core.clone();
+        let days = cfg.event_retention_days;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let c = core.clone();
+                let res = tokio::task::spawn_blocking(
+                    move || -> Result<usize, scimgate_core::CoreError> {
+                        let mut conn = c.db.conn()?;
+                        events::prune(&mut conn, days)
+                    },
+                )
+                .await;
+                match res {
+                    Ok(Ok(n)) if n > 0 => {
+                        tracing::info!(deleted = n, "pruned events past retention")
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "event pruning failed"),
+                    _ => {}
+                }
+            }
+        });
+    }
+    let config = Arc::new(cfg.clone());
+    let metrics = Arc::new(Metrics::default());
+    let state = web::Data::new(AppState {
+        core,
+        config,
+        metrics,
+    });
+    let listen = cfg.listen.clone();
+    tracing::info!(listen = %listen, public_url = %cfg.public_url, "scimgate listening");
+    HttpServer::new(move || {
+        let st = state.clone();
+        App::new()
+            .app_data(state.clone())
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap_fn(move |req, srv| {
+                let m = st.metrics.clone();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    m.record(res.status().as_u16());
+                    Ok(res)
+                }
+            })
+            .configure(ops::configure)
+            .configure(scim::configure)
+            .configure(vendor::configure)
+    })
+    .workers(cfg.workers.max(1))
+    .backlog(2048)
+    .bind(&listen)
+    .with_context(|| format!("binding {listen}"))?
+    .run()
+    .await
+    .context("HTTP server")
+}

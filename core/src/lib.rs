@@ -1,0 +1,17 @@
+//! scimgate's domain: storage on SQLite and PostgreSQL, SCIM 2.0 semantics, the
+//! normalization of every IdP dialect (through `scimgate-connectors`) and the event
+//! log. No HTTP types live here (docs/ARCHITECTURE.md).
+
+pub mod bus;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod scim;
+pub mod secrets;
+pub mod service;
+pub mod store;
+
+pub use error::{CoreError, CoreResult, ScimType};
+pub use service::{Core, InactivePolicy, Settings};

@@ -1,0 +1,9 @@
+//! SCIM 2.0 semantics over the domain: schemas and discovery, PATCH, filters to SQL,
+//! the filter index, and resource rendering. Nothing here does I/O.
+
+pub mod discovery;
+pub mod filter;
+pub mod index;
+pub mod patch;
+pub mod resource;
+pub mod schema;

@@ -1,0 +1,428 @@
+//! Onboarding: organizations, directories, directory tokens and API keys.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::Core;
+use crate::bus::Notice;
+use crate::clock;
+use crate::error::{CoreError, CoreResult};
+use crate::events;
+use crate::ids;
+use crate::model::*;
+use crate::secrets;
+use crate::store::schema::*;
+use scimgate_connectors::DirectoryType;
+
+const MAX_NAME: usize = 256;
+
+fn check_name(field: &str, s: &str) -> CoreResult<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(CoreError::invalid_value(format!(
+            "`{field}` must not be empty"
+        )));
+    }
+    if t.len() > MAX_NAME || t.contains('\0') {
+        return Err(CoreError::invalid_value(format!(
+            "`{field}` must be at most {MAX_NAME} bytes without NUL characters"
+        )));
+    }
+    Ok(t.to_string())
+}
+
+fn check_domain(d: &str) -> CoreResult<String> {
+    let d = d.trim().to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(CoreError::invalid_value(format!(
+            "`{d}` is not a valid domain name"
+        )))
+    }
+}
+
+pub fn create_organization(
+    core: &Core,
+    name: &str,
+    domains: &[String],
+) -> CoreResult<OrganizationRow> {
+    let name = check_name("name", name)?;
+    let mut ds = Vec::new();
+    for d in domains.iter().take(100) {
+        let d = check_domain(d)?;
+        if !ds.contains(&d) {
+            ds.push(d);
+        }
+    }
+    let now = clock::now();
+    let row = OrganizationRow {
+        id: ids::new_id(ids::ORGANIZATION),
+        name,
+        domains: serde_json::to_string(&ds).unwrap_or_else(|_| "[]".into()),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = core.db.conn()?;
+    diesel::insert_into(organizations::table)
+        .values(&row)
+        .execute(&mut conn)?;
+    Ok(row)
+}
+
+pub fn get_organization(core: &Core, id: &str) -> CoreResult<OrganizationRow> {
+    let mut conn = core.db.conn()?;
+    organizations::table
+        .filter(organizations::id.eq(id))
+        .select(OrganizationRow::as_select())
+        .first(&mut conn)
+        .optional()?
+        .ok_or_else(|| CoreError::not_found(format!("organization {id} not found")))
+}
+
+pub fn find_organization(
+    conn: &mut crate::store::AnyConn,
+    id: &str,
+) -> CoreResult<Option<OrganizationRow>> {
+    Ok(organizations::table
+        .filter(organizations::id.eq(id))
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A created directory with its first bearer token (shown once).
+#[derive(Debug, Clone)]
+pub struct CreatedDirectory {
+    pub directory: DirectoryRow,
+    pub organization: OrganizationRow,
+    pub scim_url: String,
+    pub bearer_token: String,
+    pub token: TokenRow,
+}
+
+impl CreatedDirectory {
+    pub fn to_json(&self) -> Value {
+        let mut v = self.directory.to_json(Some(&self.organization), None);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("scim_url".into(), Value::String(self.scim_url.clone()));
+            o.insert(
+                "bearer_token".into(),
+                Value::String(self.bearer_token.clone()),
+            );
+            o.insert("token".into(), self.token.to_json());
+        }
+        v
+    }
+}
+
+pub fn create_directory(
+    core: &Core,
+    organization_id: &str,
+    dir_type: &str,
+    name: Option<&str>,
+) -> CoreResult<CreatedDirectory> {
+    let dt = DirectoryType::parse(dir_type).ok_or_else(|| {
+        let names: Vec<&str> = DirectoryType::all().iter().map(|t| t.as_str()).collect();
+        CoreError::invalid_value(format!(
+            "unsupported directory type `{dir_type}`; scimgate serves SCIM directories: {}",
+            names.join(", ")
+        ))
+    })?;
+    let org = get_organization(core, organization_id).map_err(|e| match e {
+        CoreError::NotFound(_) => {
+            CoreError::invalid_value(format!("organization `{organization_id}` does not exist"))
+        }
+        other => other,
+    })?;
+    let name = match name {
+        Some(n) => check_name("name", n)?,
+        None => format!("{} ({})", org.name, dt.display_name()),
+    };
+    let now = clock::now();
+    let dir = DirectoryRow {
+        id: ids::new_id(ids::DIRECTORY),
+        organization_id: org.id.clone(),
+        name,
+        dir_type: dt.as_str().to_string(),
+        state: DIR_STATE_UNLINKED.to_string(),
+        last_seq: 0,
+        activated_at: None,
+        attribute_mappings: None,
+        created_at: now,
+        updated_at: now,
+    };
+    {
+        let mut conn = core.db.conn()?;
+        diesel::insert_into(directories::table)
+            .values(&dir)
+            .execute(&mut conn)?;
+    }
+    let (token, secret) = create_token(core, &dir, "default")?;
+    Ok(CreatedDirectory {
+        scim_url: core.scim_base(&dir.id),
+        directory: dir,
+        organization: org,
+        bearer_token: secret,
+        token,
+    })
+}
+
+pub fn get_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
+    let mut conn = core.db.conn()?;
+    find_directory(&mut conn, id)?
+        .ok_or_else(|| CoreError::not_found(format!("directory {id} not found")))
+}
+
+pub fn find_directory(
+    conn: &mut crate::store::AnyConn,
+    id: &str,
+) -> CoreResult<Option<DirectoryRow>> {
+    Ok(directories::table
+        .filter(directories::id.eq(id))
+        .select(DirectoryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Delete a directory: `dsync.deleted` is its only event (WIRE-COMPAT.md §2), with the
+/// directory as it was; users, groups, memberships and tokens go with it.
+pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
+    let dir = get_directory(core, id)?;
+    let org = {
+        let mut conn = core.db.conn()?;
+        find_organization(&mut conn, &dir.organization_id)?
+    };
+    let data = dir.to_event_json(org.as_ref(), false);
+    let removed = core.write(&dir, |c, sink| {
+        sink.emit(events::DIRECTORY_DELETED, data);
+        // children first: the explicit deletes keep SQLite and PostgreSQL alike
+        let users_q = directory_users::table.filter(directory_users::directory_id.eq(&dir.id));
+        diesel::delete(user_attrs::table.filter(user_attrs::directory_id.eq(&dir.id)))
+            .execute(c)?;
+        diesel::delete(memberships::table.filter(memberships::directory_id.eq(&dir.id)))
+            .execute(c)?;
+        diesel::delete(users_q).execute(c)?;
+        diesel::delete(directory_groups::table.filter(directory_groups::directory_id.eq(&dir.id)))
+            .execute(c)?;
+        let hashes: Vec<String> = directory_tokens::table
+            .filter(directory_tokens::directory_id.eq(&dir.id))
+            .select(directory_tokens::token_hash)
+            .load(c)?;
+        diesel::delete(directory_tokens::table.filter(directory_tokens::directory_id.eq(&dir.id)))
+            .execute(c)?;
+        Ok(hashes)
+    })?;
+    // the directory row itself: after the event was appended (which bumps last_seq)
+    {
+        let mut conn = core.db.conn()?;
+        diesel::delete(directories::table.filter(directories::id.eq(&dir.id)))
+            .execute(&mut conn)?;
+    }
+    for h in removed {
+        core.auth.invalidate(&h);
+        core.bus.publish(Notice::Revoked { hash: h });
+    }
+    core.auth.invalidate_directory(&dir.id);
+    core.bus.publish(Notice::DirectoryChanged {
+        directory_id: dir.id.clone(),
+    });
+    Ok(dir)
+}
+
+fn token_event(dir: &DirectoryRow, tok: &TokenRow) -> Value {
+    json!({
+        "object": "directory_token",
+        "id": tok.id,
+        "directory_id": dir.id,
+        "organization_id": dir.organization_id,
+        "token_suffix": tok.suffix,
+        "created_at": clock::to_workos(tok.created_at),
+    })
+}
+
+/// Create a bearer token for a directory; returns the row and the secret (shown once).
+pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(TokenRow, String)> {
+    let name = check_name("name", name)?;
+    let secret = secrets::generate(secrets::DIRECTORY_TOKEN_PREFIX);
+    let row = TokenRow {
+        id: ids::new_id(ids::DIRECTORY_TOKEN),
+        directory_id: dir.id.clone(),
+        name,
+        token_hash: secrets::hash(&secret),
+        suffix: secrets::suffix(&secret),
+        created_at: clock::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let ev = token_event(dir, &row);
+    core.write(dir, |c, sink| {
+        diesel::insert_into(directory_tokens::table)
+            .values(&row)
+            .execute(c)?;
+        sink.emit(events::TOKEN_CREATED, ev);
+        Ok(())
+    })?;
+    Ok((row, secret))
+}
+
+pub fn list_tokens(core: &Core, directory_id: &str) -> CoreResult<Vec<TokenRow>> {
+    let mut conn = core.db.conn()?;
+    Ok(directory_tokens::table
+        .filter(directory_tokens::directory_id.eq(directory_id))
+        .filter(directory_tokens::revoked_at.is_null())
+        .order(directory_tokens::id.asc())
+        .select(TokenRow::as_select())
+        .load(&mut conn)?)
+}
+
+/// Revoke a token: effective at once on this instance and, through the bus, on the
+/// others; in any case within the auth cache TTL.
+pub fn revoke_token(core: &Core, dir: &DirectoryRow, token_id: &str) -> CoreResult<TokenRow> {
+    let tok = core.write(dir, |c, sink| {
+        let tok: TokenRow = directory_tokens::table
+            .filter(directory_tokens::id.eq(token_id))
+            .filter(directory_tokens::directory_id.eq(&dir.id))
+            .filter(directory_tokens::revoked_at.is_null())
+            .select(TokenRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| CoreError::not_found(format!("token {token_id} not found")))?;
+        diesel::update(directory_tokens::table.filter(directory_tokens::id.eq(&tok.id)))
+            .set(directory_tokens::revoked_at.eq(Some(clock::now())))
+            .execute(c)?;
+        sink.emit(events::TOKEN_REVOKED, token_event(dir, &tok));
+        Ok(tok)
+    })?;
+    core.auth.invalidate(&tok.token_hash);
+    core.bus.publish(Notice::Revoked {
+        hash: tok.token_hash.clone(),
+    });
+    Ok(tok)
+}
+
+/// Create a vendor API key; returns the row and the secret (shown once).
+pub fn create_api_key(core: &Core, name: &str) -> CoreResult<(ApiKeyRow, String)> {
+    let secret = secrets::generate(secrets::API_KEY_PREFIX);
+    let row = insert_api_key(core, name, &secret)?;
+    Ok((row, secret))
+}
+
+fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow> {
+    let name = check_name("name", name)?;
+    let row = ApiKeyRow {
+        id: ids::new_id(ids::API_KEY),
+        name,
+        key_hash: secrets::hash(secret),
+        suffix: secrets::suffix(secret),
+        created_at: clock::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let mut conn = core.db.conn()?;
+    diesel::insert_into(api_keys::table)
+        .values(&row)
+        .execute(&mut conn)?;
+    Ok(row)
+}
+
+/// Make sure a given API key exists (`SCIMGATE_BOOTSTRAP_API_KEY`); only its hash is stored.
+pub fn ensure_api_key(core: &Core, secret: &str, name: &str) -> CoreResult<bool> {
+    if !secret.starts_with(secrets::API_KEY_PREFIX) || secret.len() < 3 + 24 {
+        return Err(CoreError::invalid_value(format!(
+            "a bootstrap API key must start with `{}` and carry at least 24 random characters",
+            secrets::API_KEY_PREFIX
+        )));
+    }
+    let hash = secrets::hash(secret);
+    let exists = {
+        let mut conn = core.db.conn()?;
+        api_keys::table
+            .filter(api_keys::key_hash.eq(&hash))
+            .select(api_keys::id)
+            .first::<String>(&mut conn)
+            .optional()?
+            .is_some()
+    };
+    if exists {
+        return Ok(false);
+    }
+    insert_api_key(core, name, secret)?;
+    Ok(true)
+}
+
+/// Mark a directory active on its first successful SCIM request: `dsync.activated`
+/// once, idempotently (concurrent first requests emit one event).
+pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
+    if dir.activated_at.is_some() {
+        return Ok(false);
+    }
+    let org = {
+        let mut conn = core.db.conn()?;
+        find_organization(&mut conn, &dir.organization_id)?
+    };
+    let activated = core.write(dir, |c, sink| {
+        let cur = find_directory(c, &dir.id)?;
+        let Some(mut cur) = cur else {
+            return Ok(false);
+        };
+        if cur.activated_at.is_some() {
+            return Ok(false);
+        }
+        let now = clock::now();
+        diesel::update(directories::table.filter(directories::id.eq(&dir.id)))
+            .set((
+                directories::activated_at.eq(Some(now)),
+                directories::state.eq(DIR_STATE_LINKED),
+                directories::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        cur.activated_at = Some(now);
+        cur.state = DIR_STATE_LINKED.into();
+        cur.updated_at = now;
+        sink.emit(
+            events::DIRECTORY_ACTIVATED,
+            cur.to_event_json(org.as_ref(), true),
+        );
+        Ok(true)
+    })?;
+    if activated {
+        core.auth.invalidate_directory(&dir.id);
+        core.bus.publish(Notice::DirectoryChanged {
+            directory_id: dir.id.clone(),
+        });
+    }
+    Ok(activated)
+}
+
+/// Users (active / inactive) and groups of a directory, for the `metadata` block.
+pub fn directory_counts(
+    conn: &mut crate::store::AnyConn,
+    directory_id: &str,
+) -> CoreResult<(UserCounts, i64)> {
+    let active: i64 = directory_users::table
+        .filter(directory_users::directory_id.eq(directory_id))
+        .filter(directory_users::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    let inactive: i64 = directory_users::table
+        .filter(directory_users::directory_id.eq(directory_id))
+        .filter(directory_users::active.eq(false))
+        .count()
+        .get_result(conn)?;
+    let groups: i64 = directory_groups::table
+        .filter(directory_groups::directory_id.eq(directory_id))
+        .count()
+        .get_result(conn)?;
+    Ok((UserCounts { active, inactive }, groups))
+}

@@ -1,0 +1,201 @@
+//! The normalized objects: `directory_user` and `directory_group` (WorkOS shapes,
+//! WIRE-COMPAT.md §5–§6), built from the stored SCIM document through the
+//! directory type's connector, and the diff that becomes `previous_attributes`.
+
+use serde_json::{json, Map, Value};
+
+use crate::clock;
+use crate::model::{DirectoryRow, GroupRow, UserRow};
+use scimgate_connectors::{map_group, map_user};
+
+/// Fields of the normalized user that are compared for change detection (no-op
+/// suppression) and reported in `previous_attributes`.
+pub const USER_FIELDS: &[&str] = &[
+    "idp_id",
+    "email",
+    "first_name",
+    "last_name",
+    "name",
+    "username",
+    "emails",
+    "job_title",
+    "state",
+    "custom_attributes",
+    "role",
+    "roles",
+];
+
+/// The normalized fields of a user (stored in `directory_users.normalized`).
+pub fn normalize_user(
+    dir: &DirectoryRow,
+    doc: &Map<String, Value>,
+    roles: &[String],
+) -> Map<String, Value> {
+    let docv = Value::Object(doc.clone());
+    let n = map_user(dir.dir_type(), &docv, &dir.mappings());
+    let mut m = match serde_json::to_value(&n) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Some(first) = roles.first() {
+        m.insert("role".into(), json!({ "slug": first }));
+        m.insert(
+            "roles".into(),
+            Value::Array(roles.iter().map(|r| json!({ "slug": r })).collect()),
+        );
+    }
+    m
+}
+
+pub fn normalize_group(dir: &DirectoryRow, doc: &Map<String, Value>) -> Map<String, Value> {
+    let n = map_group(dir.dir_type(), &Value::Object(doc.clone()));
+    match serde_json::to_value(&n) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// `previous_attributes` between two normalized objects: the old value of every
+/// changed field; for `custom_attributes`, only the changed keys (old value or null).
+/// Empty = nothing normalized changed (the write emits no event).
+pub fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
+    let mut prev = Map::new();
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let o = old.get(k).unwrap_or(&Value::Null);
+        let n = new.get(k).unwrap_or(&Value::Null);
+        if o == n {
+            continue;
+        }
+        if k == "custom_attributes" {
+            let empty = Map::new();
+            let om = o.as_object().unwrap_or(&empty);
+            let nm = n.as_object().unwrap_or(&empty);
+            let mut changed = Map::new();
+            let mut ck: Vec<&String> = om.keys().chain(nm.keys()).collect();
+            ck.sort();
+            ck.dedup();
+            for c in ck {
+                let ov = om.get(c).unwrap_or(&Value::Null);
+                if ov != nm.get(c).unwrap_or(&Value::Null) {
+                    changed.insert(c.clone(), ov.clone());
+                }
+            }
+            if !changed.is_empty() {
+                prev.insert(k.clone(), Value::Object(changed));
+            }
+        } else {
+            prev.insert(k.clone(), o.clone());
+        }
+    }
+    prev
+}
+
+fn parse_map(s: &str) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(s) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+pub fn user_normalized(row: &UserRow) -> Map<String, Value> {
+    parse_map(&row.normalized)
+}
+
+pub fn user_doc(row: &UserRow) -> Map<String, Value> {
+    parse_map(&row.scim)
+}
+
+pub fn group_doc(row: &GroupRow) -> Map<String, Value> {
+    parse_map(&row.scim)
+}
+
+/// The `directory_user` object (without `groups`).
+pub fn user_object(row: &UserRow, organization_id: &str) -> Value {
+    let n = user_normalized(row);
+    let mut o = Map::new();
+    o.insert("object".into(), json!("directory_user"));
+    o.insert("id".into(), json!(row.id));
+    o.insert("directory_id".into(), json!(row.directory_id));
+    o.insert("organization_id".into(), json!(organization_id));
+    for k in USER_FIELDS {
+        match n.get(*k) {
+            Some(v) => {
+                o.insert((*k).to_string(), v.clone());
+            }
+            None if matches!(*k, "role" | "roles") => {}
+            None => {
+                o.insert((*k).to_string(), Value::Null);
+            }
+        }
+    }
+    if !o.get("custom_attributes").is_some_and(Value::is_object) {
+        o.insert("custom_attributes".into(), json!({}));
+    }
+    if !o.get("emails").is_some_and(Value::is_array) {
+        o.insert("emails".into(), json!([]));
+    }
+    let mut raw = user_doc(row);
+    raw.insert("id".into(), json!(row.id));
+    o.insert("raw_attributes".into(), Value::Object(raw));
+    o.insert("created_at".into(), json!(clock::to_workos(row.created_at)));
+    o.insert("updated_at".into(), json!(clock::to_workos(row.updated_at)));
+    Value::Object(o)
+}
+
+/// The `directory_group` object.
+pub fn group_object(row: &GroupRow, organization_id: &str) -> Value {
+    let n = parse_map(&row.normalized);
+    let mut raw = group_doc(row);
+    raw.insert("id".into(), json!(row.id));
+    json!({
+        "object": "directory_group",
+        "id": row.id,
+        "idp_id": n.get("idp_id").cloned().unwrap_or(json!("")),
+        "directory_id": row.directory_id,
+        "organization_id": organization_id,
+        "name": n.get("name").cloned().unwrap_or(json!(row.display_name)),
+        "raw_attributes": Value::Object(raw),
+        "created_at": clock::to_workos(row.created_at),
+        "updated_at": clock::to_workos(row.updated_at),
+    })
+}
+
+/// Event payload with `previous_attributes` inside `data`.
+pub fn with_previous(mut obj: Value, prev: Map<String, Value>) -> Value {
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("previous_attributes".into(), Value::Object(prev));
+    }
+    obj
+}
+
+/// Membership event payload (`dsync.group.user_added` / `user_removed`).
+pub fn membership_payload(directory_id: &str, user: Value, group: Value) -> Value {
+    json!({ "directory_id": directory_id, "user": user, "group": group })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_reports_only_changed_fields_and_custom_keys() {
+        let old = json!({"state": "active", "first_name": "A", "custom_attributes": {"department": "x", "division": "d"}});
+        let new = json!({"state": "inactive", "first_name": "A", "custom_attributes": {"department": "y", "division": "d"}});
+        let d = diff(
+            old.as_object().unwrap_or(&Map::new()),
+            new.as_object().unwrap_or(&Map::new()),
+        );
+        assert_eq!(
+            Value::Object(d),
+            json!({"state": "active", "custom_attributes": {"department": "x"}})
+        );
+        let same = diff(
+            old.as_object().unwrap_or(&Map::new()),
+            old.as_object().unwrap_or(&Map::new()),
+        );
+        assert!(same.is_empty());
+    }
+}

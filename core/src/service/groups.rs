@@ -1,0 +1,679 @@
+//! SCIM Groups of a directory. Membership changes never load more than the members a
+//! request names (a PATCH adding 100 members costs the same in a group of 100 or of
+//! 50,000); a PUT or `replace members` becomes the exact membership diff.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use super::directory_user::{self as du, diff, normalize_group, with_previous};
+use super::users::{self, check_body_id, page_bounds, sort_order_desc, ListParams, Listed};
+use super::{Core, InactivePolicy};
+use crate::clock;
+use crate::error::{CoreError, CoreResult};
+use crate::events::{self, EventSink};
+use crate::ids;
+use crate::model::{DirectoryRow, GroupRow, MembershipRow, UserRow};
+use crate::scim::filter::{self, Translator};
+use crate::scim::patch::{self, MemberOp};
+use crate::scim::resource::{if_match_ok, Ref};
+use crate::scim::schema::{self, MemberRef};
+use crate::store::dynsql::{Bind, Sql};
+use crate::store::schema::{directory_groups, directory_users, memberships};
+use crate::store::AnyConn;
+use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
+
+fn not_found(id: &str) -> CoreError {
+    CoreError::not_found(format!("Group {id} not found"))
+}
+
+pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Option<GroupRow>> {
+    Ok(directory_groups::table
+        .filter(directory_groups::id.eq(id))
+        .filter(directory_groups::directory_id.eq(directory_id))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<GroupRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<GroupRow> = directory_groups::table
+            .filter(directory_groups::directory_id.eq(directory_id))
+            .filter(directory_groups::id.eq_any(chunk))
+            .order(directory_groups::id.asc())
+            .select(GroupRow::as_select())
+            .load(c)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Members of a group, users then groups, each in id order.
+pub fn members_of(conn: &mut AnyConn, group_id: &str) -> CoreResult<Vec<Ref>> {
+    let users: Vec<(String, String)> = memberships::table
+        .inner_join(directory_users::table.on(directory_users::id.eq(memberships::member_id)))
+        .filter(memberships::group_id.eq(group_id))
+        .order(memberships::member_id.asc())
+        .select((directory_users::id, directory_users::user_name))
+        .load(conn)?;
+    let groups: Vec<(String, String)> = memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::member_type.eq("Group"))
+        .inner_join(directory_groups::table.on(directory_groups::id.eq(memberships::member_id)))
+        .order(memberships::member_id.asc())
+        .select((directory_groups::id, directory_groups::display_name))
+        .load(conn)?;
+    let mut out: Vec<Ref> = users
+        .into_iter()
+        .map(|(id, n)| Ref {
+            id,
+            display: Some(n),
+            kind: "User",
+        })
+        .collect();
+    out.extend(groups.into_iter().map(|(id, n)| Ref {
+        id,
+        display: Some(n),
+        kind: "Group",
+    }));
+    Ok(out)
+}
+
+fn display_name_of(doc: &Map<String, Value>) -> CoreResult<String> {
+    match doc.get("displayName").and_then(Value::as_str) {
+        Some(s) if !s.trim().is_empty() => Ok(s.to_string()),
+        _ => Err(CoreError::invalid_value("`displayName` is required")),
+    }
+}
+
+fn canonical_body(dir: &DirectoryRow, body: Value) -> CoreResult<schema::Canonical> {
+    let body = normalize_group_body(dir.dir_type(), body)?;
+    schema::canonicalize(ResourceKind::Group, body)
+}
+
+/// Resolve member references: every id must be a user or group of this directory
+/// (PRODUCT.md: otherwise 400 invalidValue and nothing of the request is applied).
+struct Resolved {
+    users: HashMap<String, UserRow>,
+    groups: HashSet<String>,
+}
+
+fn resolve_members(
+    c: &mut AnyConn,
+    dir: &DirectoryRow,
+    refs: &[String],
+    self_id: &str,
+) -> CoreResult<Resolved> {
+    let mut uniq: Vec<String> = Vec::with_capacity(refs.len());
+    let mut seen = HashSet::new();
+    for r in refs {
+        if r.trim().is_empty() {
+            return Err(CoreError::invalid_value(
+                "a member `value` must be a non-empty id",
+            ));
+        }
+        if seen.insert(r.clone()) {
+            uniq.push(r.clone());
+        }
+    }
+    let users: HashMap<String, UserRow> = users::find_many(c, &dir.id, &uniq)?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let rest: Vec<String> = uniq
+        .iter()
+        .filter(|r| !users.contains_key(*r))
+        .cloned()
+        .collect();
+    let mut groups = HashSet::new();
+    if !rest.is_empty() {
+        for g in find_many(c, &dir.id, &rest)? {
+            groups.insert(g.id);
+        }
+    }
+    if let Some(missing) = uniq
+        .iter()
+        .find(|r| !users.contains_key(*r) && !groups.contains(*r))
+    {
+        return Err(CoreError::invalid_value(format!(
+            "member {missing:?} is not a user or group of this directory"
+        )));
+    }
+    if groups.contains(self_id) {
+        return Err(CoreError::invalid_value(
+            "a group cannot be a member of itself",
+        ));
+    }
+    Ok(Resolved { users, groups })
+}
+
+fn existing_members(
+    c: &mut AnyConn,
+    group_id: &str,
+    ids: &[String],
+) -> CoreResult<HashSet<String>> {
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<String> = memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(memberships::member_id.eq_any(chunk))
+            .select(memberships::member_id)
+            .load(c)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()> {
+    for chunk in rows.chunks(500) {
+        let mut q = Sql::raw("INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at) VALUES ");
+        for (i, r) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .text(r.group_id.clone())
+                .push(", ")
+                .text(r.member_id.clone())
+                .push(", ")
+                .text(r.directory_id.clone())
+                .push(", ")
+                .text(r.member_type.clone())
+                .push(", ")
+                .bind(Bind::Timestamp(r.created_at))
+                .push(")");
+        }
+        q.execute(c)?;
+    }
+    Ok(())
+}
+
+struct MemberCtx<'a> {
+    core: &'a Core,
+    dir: &'a DirectoryRow,
+    group: GroupRow,
+    changed: bool,
+}
+
+impl MemberCtx<'_> {
+    fn visible(&self, u: &UserRow) -> bool {
+        u.active || self.core.settings.inactive_users == InactivePolicy::Keep
+    }
+
+    fn add(&mut self, c: &mut AnyConn, sink: &mut EventSink, ids: Vec<String>) -> CoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let resolved = resolve_members(c, self.dir, &ids, &self.group.id)?;
+        let existing = existing_members(c, &self.group.id, &ids)?;
+        let now = clock::now();
+        let mut rows = Vec::new();
+        let mut seen = HashSet::new();
+        for id in ids {
+            if existing.contains(&id) || !seen.insert(id.clone()) {
+                continue; // IDEMPOTENT-MEMBERSHIP: re-adding a member is a no-op
+            }
+            let kind = if resolved.groups.contains(&id) {
+                "Group"
+            } else {
+                "User"
+            };
+            rows.push(MembershipRow {
+                group_id: self.group.id.clone(),
+                member_id: id,
+                directory_id: self.dir.id.clone(),
+                member_type: kind.into(),
+                created_at: now,
+            });
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        insert_memberships(c, &rows)?;
+        self.changed = true;
+        let gobj = du::group_object(&self.group, &self.dir.organization_id);
+        for r in &rows {
+            if let Some(u) = resolved.users.get(&r.member_id) {
+                if self.visible(u) {
+                    sink.emit(
+                        events::GROUP_USER_ADDED,
+                        du::membership_payload(
+                            &self.dir.id,
+                            du::user_object(u, &self.dir.organization_id),
+                            gobj.clone(),
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(
+        &mut self,
+        c: &mut AnyConn,
+        sink: &mut EventSink,
+        ids: Vec<String>,
+    ) -> CoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let existing = existing_members(c, &self.group.id, &ids)?;
+        // removing a non-member (or an unknown id) is a successful no-op (IdPs retry)
+        let mut gone: Vec<String> = ids.into_iter().filter(|i| existing.contains(i)).collect();
+        gone.sort();
+        gone.dedup();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let user_rows = users::find_many(c, &self.dir.id, &gone)?;
+        for chunk in gone.chunks(500) {
+            diesel::delete(
+                memberships::table
+                    .filter(memberships::group_id.eq(&self.group.id))
+                    .filter(memberships::member_id.eq_any(chunk)),
+            )
+            .execute(c)?;
+        }
+        self.changed = true;
+        let gobj = du::group_object(&self.group, &self.dir.organization_id);
+        for u in &user_rows {
+            if self.visible(u) {
+                sink.emit(
+                    events::GROUP_USER_REMOVED,
+                    du::membership_payload(
+                        &self.dir.id,
+                        du::user_object(u, &self.dir.organization_id),
+                        gobj.clone(),
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn all_member_ids(&self, c: &mut AnyConn) -> CoreResult<Vec<String>> {
+        Ok(memberships::table
+            .filter(memberships::group_id.eq(&self.group.id))
+            .order(memberships::member_id.asc())
+            .select(memberships::member_id)
+            .load(c)?)
+    }
+
+    fn replace(
+        &mut self,
+        c: &mut AnyConn,
+        sink: &mut EventSink,
+        refs: Vec<String>,
+    ) -> CoreResult<()> {
+        // validate first: an unknown id rejects the whole request
+        resolve_members(c, self.dir, &refs, &self.group.id)?;
+        let current = self.all_member_ids(c)?;
+        let want: HashSet<&String> = refs.iter().collect();
+        let have: HashSet<&String> = current.iter().collect();
+        let to_remove: Vec<String> = current
+            .iter()
+            .filter(|m| !want.contains(m))
+            .cloned()
+            .collect();
+        let to_add: Vec<String> = refs.iter().filter(|m| !have.contains(m)).cloned().collect();
+        self.remove(c, sink, to_remove)?;
+        self.add(c, sink, to_add)
+    }
+
+    fn apply(&mut self, c: &mut AnyConn, sink: &mut EventSink, op: MemberOp) -> CoreResult<()> {
+        let max = self.core.settings.max_members_per_write;
+        let check = |n: usize| {
+            if n > max {
+                Err(CoreError::too_many(format!(
+                    "{n} members in one operation; at most {max} are allowed"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match op {
+            MemberOp::Add(refs) => {
+                check(refs.len())?;
+                self.add(c, sink, refs.into_iter().map(|r| r.value).collect())
+            }
+            MemberOp::Remove(ids) => {
+                check(ids.len())?;
+                self.remove(c, sink, ids)
+            }
+            MemberOp::RemoveAll => {
+                let all = self.all_member_ids(c)?;
+                self.remove(c, sink, all)
+            }
+            MemberOp::Replace(refs) => {
+                check(refs.len())?;
+                self.replace(c, sink, refs.into_iter().map(|r| r.value).collect())
+            }
+        }
+    }
+}
+
+fn member_values(refs: &[MemberRef]) -> Vec<String> {
+    refs.iter().map(|r| r.value.clone()).collect()
+}
+
+pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupRow> {
+    let canon = canonical_body(dir, body)?;
+    let doc = canon.doc;
+    let name = display_name_of(&doc)?;
+    let members = canon.members.unwrap_or_default();
+    if members.len() > core.settings.max_members_per_write {
+        return Err(CoreError::too_many("too many members in one request"));
+    }
+    let now = clock::now();
+    let row = GroupRow {
+        id: ids::new_id(ids::DIRECTORY_GROUP),
+        directory_id: dir.id.clone(),
+        display_name_ci: name.to_lowercase(),
+        display_name: name,
+        external_id: doc
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        version: 1,
+        scim: Value::Object(doc.clone()).to_string(),
+        normalized: Value::Object(normalize_group(dir, &doc)).to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    core.write(dir, |c, sink| {
+        diesel::insert_into(directory_groups::table)
+            .values(&row)
+            .execute(c)?;
+        sink.emit(
+            events::GROUP_CREATED,
+            du::group_object(&row, &dir.organization_id),
+        );
+        let mut ctx = MemberCtx {
+            core,
+            dir,
+            group: row.clone(),
+            changed: false,
+        };
+        ctx.add(c, sink, member_values(&members))?;
+        Ok(())
+    })?;
+    Ok(row)
+}
+
+pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<GroupRow> {
+    let mut conn = core.db.conn()?;
+    find(&mut conn, &dir.id, id)?.ok_or_else(|| not_found(id))
+}
+
+const GROUP_COLUMNS: &str = "r.id, r.directory_id, r.display_name, r.display_name_ci, r.external_id, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Listed<GroupRow>> {
+    let (start, count) = page_bounds(core, p);
+    let mut conn = core.db.conn()?;
+    let dialect = conn.dialect();
+    let mut wher = Sql::raw(" FROM directory_groups r WHERE r.directory_id = ");
+    wher.text(dir.id.clone());
+    if let Some(f) = p.filter.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let parsed = filter::parse(f)?;
+        let t = Translator::new(ResourceKind::Group, dialect, &dir.id);
+        wher.push(" AND (").append(t.translate(&parsed)?).push(")");
+    }
+    let mut cq = Sql::raw("SELECT COUNT(*) AS n");
+    cq.append(wher.clone());
+    let total = cq
+        .load::<CountRow>(&mut conn)?
+        .first()
+        .map(|r| r.n)
+        .unwrap_or(0);
+    if count == 0 || start > total {
+        return Ok(Listed {
+            total,
+            start_index: start,
+            rows: Vec::new(),
+        });
+    }
+    let mut q = Sql::raw(format!("SELECT {GROUP_COLUMNS}"));
+    q.append(wher);
+    let desc = sort_order_desc(p)?;
+    let dir_s = if desc { "DESC" } else { "ASC" };
+    let coll = match dialect {
+        crate::store::Dialect::Pg => " COLLATE \"C\"",
+        crate::store::Dialect::Sqlite => "",
+    };
+    match p
+        .sort_by
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+    {
+        None => {
+            q.push(" ORDER BY r.id ASC");
+        }
+        Some(sb) => {
+            let sb = sb
+                .strip_prefix("urn:ietf:params:scim:schemas:core:2.0:group:")
+                .unwrap_or(&sb)
+                .to_string();
+            let key = match sb.as_str() {
+                "id" => "r.id".to_string(),
+                "displayname" => format!("r.display_name_ci{coll}"),
+                "externalid" => format!("r.external_id{coll}"),
+                "meta.created" => "r.created_at".into(),
+                "meta.lastmodified" => "r.updated_at".into(),
+                _ => {
+                    return Err(CoreError::invalid_value(format!(
+                        "cannot sort Groups by {sb:?}"
+                    )))
+                }
+            };
+            q.push(format!(
+                " ORDER BY CASE WHEN {key} IS NULL THEN 1 ELSE 0 END, {key} {dir_s}, r.id ASC"
+            ));
+        }
+    }
+    q.push(" LIMIT ")
+        .bind(Bind::BigInt(count))
+        .push(" OFFSET ")
+        .bind(Bind::BigInt(start - 1));
+    let rows: Vec<GroupRow> = q.load(&mut conn)?;
+    Ok(Listed {
+        total,
+        start_index: start,
+        rows,
+    })
+}
+
+fn check_if_match(row: &GroupRow, if_match: Option<&str>) -> CoreResult<()> {
+    match if_match {
+        Some(h) if !if_match_ok(h, row.version) => Err(CoreError::PreconditionFailed(format!(
+            "If-Match {h} does not match the current version {}",
+            crate::scim::resource::etag(row.version)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Write the group's new document (rename → `dsync.group.updated` with the old name;
+/// no event when nothing normalized changed: Okta re-sends renames on every push).
+fn update_group(
+    c: &mut AnyConn,
+    sink: &mut EventSink,
+    dir: &DirectoryRow,
+    old: &GroupRow,
+    doc: Map<String, Value>,
+    members_changed: bool,
+) -> CoreResult<GroupRow> {
+    let name = display_name_of(&doc)?;
+    let old_doc = du::group_doc(old);
+    if old_doc == doc && !members_changed {
+        return Ok(old.clone());
+    }
+    let old_norm = match serde_json::from_str::<Value>(&old.normalized) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let new_norm = normalize_group(dir, &doc);
+    let prev = diff(&old_norm, &new_norm);
+    let row = GroupRow {
+        id: old.id.clone(),
+        directory_id: old.directory_id.clone(),
+        display_name_ci: name.to_lowercase(),
+        display_name: name,
+        external_id: doc
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        version: old.version + 1,
+        scim: Value::Object(doc).to_string(),
+        normalized: Value::Object(new_norm).to_string(),
+        created_at: old.created_at,
+        updated_at: clock::now(),
+    };
+    diesel::update(directory_groups::table.filter(directory_groups::id.eq(&old.id)))
+        .set((
+            directory_groups::display_name.eq(&row.display_name),
+            directory_groups::display_name_ci.eq(&row.display_name_ci),
+            directory_groups::external_id.eq(&row.external_id),
+            directory_groups::version.eq(row.version),
+            directory_groups::scim.eq(&row.scim),
+            directory_groups::normalized.eq(&row.normalized),
+            directory_groups::updated_at.eq(row.updated_at),
+        ))
+        .execute(c)?;
+    if !prev.is_empty() {
+        sink.emit(
+            events::GROUP_UPDATED,
+            with_previous(du::group_object(&row, &dir.organization_id), prev),
+        );
+    }
+    Ok(row)
+}
+
+/// PUT: attributes replaced; `members` present → exact membership diff (GROUP-PUT-REPLACE);
+/// `members` absent → membership left as is (the gateway never wipes a group by omission).
+pub fn replace(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<GroupRow> {
+    check_body_id(&body, id)?;
+    let canon = canonical_body(dir, body)?;
+    let mut doc = canon.doc;
+    display_name_of(&doc)?;
+    core.write(dir, |c, sink| {
+        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+        check_if_match(&old, if_match)?;
+        if !doc.contains_key("externalId") {
+            if let Some(x) = du::group_doc(&old).get("externalId") {
+                doc.insert("externalId".into(), x.clone());
+            }
+        }
+        // rename first, then the membership diff (events carry the new group name)
+        let updated = update_group(c, sink, dir, &old, doc, false)?;
+        let mut ctx = MemberCtx {
+            core,
+            dir,
+            group: updated,
+            changed: false,
+        };
+        if let Some(ms) = canon.members {
+            ctx.apply(c, sink, MemberOp::Replace(ms))?;
+        }
+        bump_if_members_changed(c, ctx)
+    })
+}
+
+fn bump_if_members_changed(c: &mut AnyConn, ctx: MemberCtx<'_>) -> CoreResult<GroupRow> {
+    if !ctx.changed {
+        return Ok(ctx.group);
+    }
+    let mut g = ctx.group;
+    g.version += 1;
+    g.updated_at = clock::now();
+    diesel::update(directory_groups::table.filter(directory_groups::id.eq(&g.id)))
+        .set((
+            directory_groups::version.eq(g.version),
+            directory_groups::updated_at.eq(g.updated_at),
+        ))
+        .execute(c)?;
+    Ok(g)
+}
+
+pub fn patch(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<GroupRow> {
+    let ops = normalize_patch(dir.dir_type(), ResourceKind::Group, body)?;
+    if ops.len() > core.settings.max_patch_ops {
+        return Err(CoreError::too_many(format!(
+            "{} operations; at most {} are allowed per PATCH",
+            ops.len(),
+            core.settings.max_patch_ops
+        )));
+    }
+    core.write(dir, |c, sink| {
+        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+        check_if_match(&old, if_match)?;
+        let mut doc = du::group_doc(&old);
+        let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
+        let updated = update_group(c, sink, dir, &old, doc, false)?;
+        let mut ctx = MemberCtx {
+            core,
+            dir,
+            group: updated,
+            changed: false,
+        };
+        for op in outcome.member_ops {
+            ctx.apply(c, sink, op)?;
+        }
+        bump_if_members_changed(c, ctx)
+    })
+}
+
+/// DELETE: `dsync.group.user_removed` for each remaining member, then `dsync.group.deleted`.
+pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
+    core.write(dir, |c, sink| {
+        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+        check_if_match(&old, if_match)?;
+        let mut ctx = MemberCtx {
+            core,
+            dir,
+            group: old.clone(),
+            changed: false,
+        };
+        let all = ctx.all_member_ids(c)?;
+        ctx.remove(c, sink, all)?;
+        // it may itself be a member of other groups (nested groups)
+        diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id))).execute(c)?;
+        diesel::delete(directory_groups::table.filter(directory_groups::id.eq(&old.id)))
+            .execute(c)?;
+        sink.emit(
+            events::GROUP_DELETED,
+            du::group_object(&old, &dir.organization_id),
+        );
+        Ok(())
+    })
+}
+
+/// Every user id that is a member of a group (for `GET /directory_users?group=`).
+pub fn member_count(conn: &mut AnyConn, group_id: &str) -> CoreResult<i64> {
+    Ok(memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,438 @@
+//! The vendor read API (WorkOS `GET /directories`, `/directory_users`,
+//! `/directory_groups`) with WorkOS cursor pagination (WIRE-COMPAT.md §1): keyset
+//! pagination on the prefixed ULID ids, so page 10,000 costs what page 1 costs.
+
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::directory_user as du;
+use super::{Core, InactivePolicy};
+use crate::error::{CoreError, CoreResult};
+use crate::model::{DirectoryRow, GroupRow, OrganizationRow, UserRow};
+use crate::store::dynsql::{Bind, Sql};
+use crate::store::schema::{directories, directory_groups, memberships, organizations};
+use crate::store::AnyConn;
+
+/// WorkOS `order`: `desc` (default), `asc`, or `normal` ("descending with reversed
+/// cursor semantics where before fetches older records and after fetches newer").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    Desc,
+    Asc,
+    Normal,
+}
+
+impl ListOrder {
+    pub fn parse(s: Option<&str>) -> CoreResult<ListOrder> {
+        match s.map(str::trim) {
+            None | Some("") | Some("desc") => Ok(ListOrder::Desc),
+            Some("asc") => Ok(ListOrder::Asc),
+            Some("normal") => Ok(ListOrder::Normal),
+            Some(other) => Err(CoreError::invalid_value(format!(
+                "order must be one of asc, desc, normal; got {other:?}"
+            ))),
+        }
+    }
+    fn display_desc(self) -> bool {
+        !matches!(self, ListOrder::Asc)
+    }
+    /// Whether `after=X` selects ids greater than X.
+    fn after_is_greater(self) -> bool {
+        !matches!(self, ListOrder::Desc)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
+    pub order: ListOrder,
+}
+
+impl Page {
+    pub fn new(
+        before: Option<String>,
+        after: Option<String>,
+        limit: Option<i64>,
+        order: Option<&str>,
+    ) -> CoreResult<Page> {
+        let limit = limit.unwrap_or(10);
+        if !(1..=100).contains(&limit) {
+            return Err(CoreError::invalid_value("limit must be between 1 and 100"));
+        }
+        if before.is_some() && after.is_some() {
+            return Err(CoreError::invalid_value(
+                "pass either `before` or `after`, not both",
+            ));
+        }
+        Ok(Page {
+            before: before.filter(|s| !s.is_empty()),
+            after: after.filter(|s| !s.is_empty()),
+            limit,
+            order: ListOrder::parse(order)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub data: Vec<T>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Run a keyset page over `base` (`SELECT … FROM t r WHERE …`) ordered by `r.id`.
+fn keyset<T>(
+    conn: &mut AnyConn,
+    base: Sql,
+    id_of: impl Fn(&T) -> String,
+    page: &Page,
+) -> CoreResult<Paged<T>>
+where
+    T: diesel::QueryableByName<diesel::pg::Pg>
+        + diesel::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    let agt = page.order.after_is_greater();
+    // travel direction: ascending ids?
+    let (travel_up, cursor, after_side) = match (&page.after, &page.before) {
+        (Some(a), _) => (agt, Some(a.clone()), true),
+        (None, Some(b)) => (!agt, Some(b.clone()), false),
+        // no cursor: start from the beginning of the display order
+        (None, None) => (
+            !page.order.display_desc(),
+            None,
+            page.order.display_desc() != agt,
+        ),
+    };
+    let mut q = base;
+    if let Some(c) = &cursor {
+        q.push(if travel_up {
+            " AND r.id > "
+        } else {
+            " AND r.id < "
+        })
+        .text(c.clone());
+    }
+    q.push(if travel_up {
+        " ORDER BY r.id ASC"
+    } else {
+        " ORDER BY r.id DESC"
+    });
+    q.push(" LIMIT ").bind(Bind::BigInt(page.limit + 1));
+    let mut rows: Vec<T> = q.load(conn)?;
+    let has_more = rows.len() as i64 > page.limit;
+    rows.truncate(page.limit as usize);
+    // display order
+    let display_up = !page.order.display_desc();
+    if display_up != travel_up {
+        rows.reverse();
+    }
+    let ids: Vec<String> = rows.iter().map(&id_of).collect();
+    let max = ids.iter().max().cloned();
+    let min = ids.iter().min().cloned();
+    let (after_extreme, before_extreme) = if agt { (max, min) } else { (min, max) };
+    let more_after = if after_side {
+        has_more
+    } else {
+        !rows.is_empty() && cursor.is_some()
+    };
+    let more_before = if after_side {
+        cursor.is_some() && !rows.is_empty()
+    } else {
+        has_more
+    };
+    Ok(Paged {
+        after: if more_after { after_extreme } else { None },
+        before: if more_before { before_extreme } else { None },
+        data: rows,
+    })
+}
+
+const DIRECTORY_COLUMNS: &str = "r.id, r.organization_id, r.name, r.dir_type, r.state, r.last_seq, r.activated_at, r.attribute_mappings, r.created_at, r.updated_at";
+
+#[derive(diesel::QueryableByName)]
+#[diesel(table_name = directories)]
+struct DirRow {
+    #[diesel(embed)]
+    inner: DirectoryRowByName,
+}
+
+#[derive(diesel::QueryableByName, Clone)]
+#[diesel(table_name = directories)]
+struct DirectoryRowByName {
+    id: String,
+    organization_id: String,
+    name: String,
+    dir_type: String,
+    state: String,
+    last_seq: i64,
+    activated_at: Option<chrono::NaiveDateTime>,
+    attribute_mappings: Option<String>,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl From<DirectoryRowByName> for DirectoryRow {
+    fn from(d: DirectoryRowByName) -> Self {
+        DirectoryRow {
+            id: d.id,
+            organization_id: d.organization_id,
+            name: d.name,
+            dir_type: d.dir_type,
+            state: d.state,
+            last_seq: d.last_seq,
+            activated_at: d.activated_at,
+            attribute_mappings: d.attribute_mappings,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryFilter {
+    pub organization_id: Option<String>,
+    pub search: Option<String>,
+    pub domain: Option<String>,
+}
+
+pub fn list_directories(core: &Core, f: &DirectoryFilter, page: &Page) -> CoreResult<Paged<Value>> {
+    let mut conn = core.db.conn()?;
+    let mut q = Sql::raw(format!(
+        "SELECT {DIRECTORY_COLUMNS} FROM directories r WHERE 1 = 1"
+    ));
+    if let Some(o) = &f.organization_id {
+        q.push(" AND r.organization_id = ").text(o.clone());
+    }
+    if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND LOWER(r.name) LIKE ")
+            .text(format!(
+                "%{}%",
+                crate::store::dynsql::like_escape(&s.to_lowercase())
+            ))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(d) = f.domain.as_deref().filter(|s| !s.is_empty()) {
+        // organizations.domains is a JSON array of lower-case names
+        q.push(" AND r.organization_id IN (SELECT o.id FROM organizations o WHERE o.domains LIKE ")
+            .text(format!(
+                "%\"{}\"%",
+                crate::store::dynsql::like_escape(&d.to_lowercase())
+            ))
+            .push(" ESCAPE '\\')");
+    }
+    let p: Paged<DirRow> = keyset(&mut conn, q, |d: &DirRow| d.inner.id.clone(), page)?;
+    let mut data = Vec::with_capacity(p.data.len());
+    for d in p.data {
+        let dir: DirectoryRow = d.inner.into();
+        data.push(directory_json(&mut conn, &dir)?);
+    }
+    Ok(Paged {
+        data,
+        before: p.before,
+        after: p.after,
+    })
+}
+
+pub fn directory_json(conn: &mut AnyConn, dir: &DirectoryRow) -> CoreResult<Value> {
+    let org: Option<OrganizationRow> = organizations::table
+        .filter(organizations::id.eq(&dir.organization_id))
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .optional()?;
+    let counts = super::admin::directory_counts(conn, &dir.id)?;
+    Ok(dir.to_json(org.as_ref(), Some(counts)))
+}
+
+pub fn get_directory(core: &Core, id: &str) -> CoreResult<Value> {
+    let mut conn = core.db.conn()?;
+    let dir = super::admin::find_directory(&mut conn, id)?
+        .ok_or_else(|| CoreError::not_found(format!("directory {id} not found")))?;
+    directory_json(&mut conn, &dir)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub directory: Option<String>,
+    pub group: Option<String>,
+    pub idp_id: Option<String>,
+    pub email: Option<String>,
+}
+
+const USER_COLUMNS: &str = "r.id, r.directory_id, r.user_name, r.user_name_ci, r.external_id, r.active, r.email_ci, r.state, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
+
+fn org_of(conn: &mut AnyConn, directory_id: &str) -> CoreResult<String> {
+    Ok(directories::table
+        .filter(directories::id.eq(directory_id))
+        .select(directories::organization_id)
+        .first::<String>(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// `directory_user` with its `groups` (WorkOS `DirectoryUserWithGroups`).
+fn user_with_groups(conn: &mut AnyConn, u: &UserRow, org: &str) -> CoreResult<Value> {
+    let mut v = du::user_object(u, org);
+    let gids: Vec<String> = memberships::table
+        .filter(memberships::member_id.eq(&u.id))
+        .select(memberships::group_id)
+        .load(conn)?;
+    let groups = super::groups::find_many(conn, &u.directory_id, &gids)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "groups".into(),
+            Value::Array(groups.iter().map(|g| du::group_object(g, org)).collect()),
+        );
+    }
+    Ok(v)
+}
+
+pub fn list_users(core: &Core, f: &UserFilter, page: &Page) -> CoreResult<Paged<Value>> {
+    if f.directory.is_none() && f.group.is_none() {
+        return Err(CoreError::invalid_value("pass `directory` or `group`"));
+    }
+    if (f.idp_id.is_some() || f.email.is_some()) && f.directory.is_none() {
+        return Err(CoreError::invalid_value(
+            "`idp_id` and `email` require `directory`",
+        ));
+    }
+    let mut conn = core.db.conn()?;
+    let mut q = Sql::raw(format!(
+        "SELECT {USER_COLUMNS} FROM directory_users r WHERE 1 = 1"
+    ));
+    if let Some(d) = &f.directory {
+        q.push(" AND r.directory_id = ").text(d.clone());
+    }
+    if let Some(g) = &f.group {
+        q.push(" AND r.id IN (SELECT m.member_id FROM memberships m WHERE m.group_id = ")
+            .text(g.clone())
+            .push(")");
+    }
+    if let Some(e) = &f.email {
+        q.push(" AND r.email_ci = ").text(e.to_lowercase());
+    }
+    if let Some(i) = &f.idp_id {
+        q.push(" AND r.external_id = ").text(i.clone());
+    }
+    if core.settings.inactive_users == InactivePolicy::Delete {
+        q.push(" AND r.active = ").bind(Bind::Bool(true));
+    }
+    let p: Paged<UserRow> = keyset(&mut conn, q, |u: &UserRow| u.id.clone(), page)?;
+    let mut data = Vec::with_capacity(p.data.len());
+    let mut org_cache: Option<(String, String)> = None;
+    for u in &p.data {
+        let org = match &org_cache {
+            Some((d, o)) if *d == u.directory_id => o.clone(),
+            _ => {
+                let o = org_of(&mut conn, &u.directory_id)?;
+                org_cache = Some((u.directory_id.clone(), o.clone()));
+                o
+            }
+        };
+        data.push(user_with_groups(&mut conn, u, &org)?);
+    }
+    Ok(Paged {
+        data,
+        before: p.before,
+        after: p.after,
+    })
+}
+
+pub fn get_user(core: &Core, id: &str) -> CoreResult<Value> {
+    let mut conn = core.db.conn()?;
+    let u: Option<UserRow> = crate::store::schema::directory_users::table
+        .filter(crate::store::schema::directory_users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(&mut conn)
+        .optional()?;
+    let u = u
+        .filter(|u| u.active || core.settings.inactive_users == InactivePolicy::Keep)
+        .ok_or_else(|| CoreError::not_found(format!("directory user {id} not found")))?;
+    let org = org_of(&mut conn, &u.directory_id)?;
+    user_with_groups(&mut conn, &u, &org)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub directory: Option<String>,
+    pub user: Option<String>,
+}
+
+const GROUP_COLUMNS: &str = "r.id, r.directory_id, r.display_name, r.display_name_ci, r.external_id, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
+
+pub fn list_groups(core: &Core, f: &GroupFilter, page: &Page) -> CoreResult<Paged<Value>> {
+    if f.directory.is_none() && f.user.is_none() {
+        return Err(CoreError::invalid_value("pass `directory` or `user`"));
+    }
+    let mut conn = core.db.conn()?;
+    let mut q = Sql::raw(format!(
+        "SELECT {GROUP_COLUMNS} FROM directory_groups r WHERE 1 = 1"
+    ));
+    if let Some(d) = &f.directory {
+        q.push(" AND r.directory_id = ").text(d.clone());
+    }
+    if let Some(u) = &f.user {
+        q.push(" AND r.id IN (SELECT m.group_id FROM memberships m WHERE m.member_id = ")
+            .text(u.clone())
+            .push(")");
+    }
+    let p: Paged<GroupRow> = keyset(&mut conn, q, |g: &GroupRow| g.id.clone(), page)?;
+    let mut data = Vec::with_capacity(p.data.len());
+    for g in &p.data {
+        let org = org_of(&mut conn, &g.directory_id)?;
+        data.push(du::group_object(g, &org));
+    }
+    Ok(Paged {
+        data,
+        before: p.before,
+        after: p.after,
+    })
+}
+
+pub fn get_group(core: &Core, id: &str) -> CoreResult<Value> {
+    let mut conn = core.db.conn()?;
+    let g: Option<GroupRow> = directory_groups::table
+        .filter(directory_groups::id.eq(id))
+        .select(GroupRow::as_select())
+        .first(&mut conn)
+        .optional()?;
+    let g = g.ok_or_else(|| CoreError::not_found(format!("directory group {id} not found")))?;
+    let org = org_of(&mut conn, &g.directory_id)?;
+    Ok(du::group_object(&g, &org))
+}
+
+pub fn list_organizations(core: &Core, page: &Page) -> CoreResult<Paged<Value>> {
+    let mut conn = core.db.conn()?;
+    let q = Sql::raw("SELECT r.id, r.name, r.domains, r.created_at, r.updated_at FROM organizations r WHERE 1 = 1");
+    let p: Paged<OrgByName> = keyset(&mut conn, q, |o: &OrgByName| o.id.clone(), page)?;
+    Ok(Paged {
+        data: p
+            .data
+            .into_iter()
+            .map(|o| {
+                OrganizationRow {
+                    id: o.id,
+                    name: o.name,
+                    domains: o.domains,
+                    created_at: o.created_at,
+                    updated_at: o.updated_at,
+                }
+                .to_json()
+            })
+            .collect(),
+        before: p.before,
+        after: p.after,
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+#[diesel(table_name = organizations)]
+struct OrgByName {
+    id: String,
+    name: String,
+    domains: String,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}

@@ -1,0 +1,659 @@
+//! SCIM Users of a directory: create, read, list, replace, patch, delete — each write
+//! with its normalized events in the same transaction.
+
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use super::directory_user::{self as du, diff, normalize_user, with_previous};
+use super::{groups, Core, InactivePolicy};
+use crate::clock;
+use crate::error::{CoreError, CoreResult, ScimType};
+use crate::events::{self, EventSink};
+use crate::ids;
+use crate::model::{AttrRow, DirectoryRow, UserRow};
+use crate::scim::filter::{self, Translator};
+use crate::scim::resource::{if_match_ok, Ref};
+use crate::scim::{index, patch, schema};
+use crate::store::dynsql::{Bind, Sql};
+use crate::store::schema::{directory_groups, directory_users, memberships, user_attrs};
+use crate::store::AnyConn;
+use scimgate_connectors::{normalize_patch, normalize_user_body, ResourceKind};
+
+fn not_found(id: &str) -> CoreError {
+    CoreError::not_found(format!("User {id} not found"))
+}
+
+pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Option<UserRow>> {
+    Ok(directory_users::table
+        .filter(directory_users::id.eq(id))
+        .filter(directory_users::directory_id.eq(directory_id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The groups a user belongs to, for the SCIM `groups` attribute.
+pub fn groups_of(conn: &mut AnyConn, user_ids: &[String]) -> CoreResult<Vec<(String, Ref)>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String)> = memberships::table
+        .inner_join(directory_groups::table)
+        .filter(memberships::member_id.eq_any(user_ids))
+        .order((memberships::member_id.asc(), memberships::group_id.asc()))
+        .select((
+            memberships::member_id,
+            directory_groups::id,
+            directory_groups::display_name,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(uid, gid, name)| {
+            (
+                uid,
+                Ref {
+                    id: gid,
+                    display: Some(name),
+                    kind: "Group",
+                },
+            )
+        })
+        .collect())
+}
+
+/// Check a body's `id` against the URL's (IDP-QUIRKS REJECT: body id ≠ URL id).
+pub(crate) fn check_body_id(body: &Value, id: &str) -> CoreResult<()> {
+    match body.get("id") {
+        Some(Value::String(s)) if s != id => Err(CoreError::mutability(format!(
+            "`id` is readOnly: the body says {s:?} but the URL names {id:?}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn doc_string<'a>(doc: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    doc.get(key).and_then(Value::as_str)
+}
+
+fn active_of(doc: &Map<String, Value>) -> bool {
+    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+fn email_ci(n: &Map<String, Value>) -> Option<String> {
+    n.get("email")
+        .and_then(Value::as_str)
+        .map(str::to_lowercase)
+}
+
+fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
+    for chunk in rows.chunks(400) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut q = Sql::raw(
+            "INSERT INTO user_attrs (user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci) VALUES ",
+        );
+        for (i, r) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .text(r.user_id.clone())
+                .push(", ")
+                .text(r.directory_id.clone())
+                .push(", ");
+            q.text(r.attr.clone())
+                .push(", ")
+                .bind(Bind::BigInt(i64::from(r.elem)))
+                .push(", ");
+            match &r.vtype {
+                Some(t) => q.text(t.clone()),
+                None => q.push("NULL"),
+            };
+            q.push(", ");
+            match r.vprimary {
+                Some(b) => q.bind(Bind::Bool(b)),
+                None => q.push("NULL"),
+            };
+            q.push(", ");
+            match &r.value {
+                Some(v) => q.text(v.clone()),
+                None => q.push("NULL"),
+            };
+            q.push(", ");
+            match &r.value_ci {
+                Some(v) => q.text(v.clone()),
+                None => q.push("NULL"),
+            };
+            q.push(")");
+        }
+        q.execute(c)?;
+    }
+    Ok(())
+}
+
+fn map_unique(e: CoreError, user_name: &str) -> CoreError {
+    match e {
+        CoreError::Db(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => CoreError::uniqueness(format!(
+            "userName {user_name:?} is already taken in this directory"
+        )),
+        other => other,
+    }
+}
+
+/// Parse, normalize (connector) and canonicalize (schema) a User body.
+fn canonical_body(dir: &DirectoryRow, body: Value) -> CoreResult<Map<String, Value>> {
+    let body = normalize_user_body(dir.dir_type(), body)?;
+    let canon = schema::canonicalize(ResourceKind::User, body)?;
+    Ok(canon.doc)
+}
+
+fn user_name_of(doc: &Map<String, Value>) -> CoreResult<String> {
+    match doc_string(doc, "userName") {
+        Some(s) if !s.trim().is_empty() => Ok(s.to_string()),
+        _ => Err(CoreError::bad(
+            ScimType::InvalidValue,
+            "`userName` is required",
+        )),
+    }
+}
+
+fn taken(
+    c: &mut AnyConn,
+    dir_id: &str,
+    user_name_ci: &str,
+    except: Option<&str>,
+) -> CoreResult<bool> {
+    let mut q = directory_users::table
+        .filter(directory_users::directory_id.eq(dir_id))
+        .filter(directory_users::user_name_ci.eq(user_name_ci))
+        .select(directory_users::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(directory_users::id.ne(id));
+    }
+    Ok(q.first::<String>(c).optional()?.is_some())
+}
+
+pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRow> {
+    let mut doc = canonical_body(dir, body)?;
+    let user_name = user_name_of(&doc)?;
+    let active = active_of(&doc);
+    doc.insert("active".into(), Value::Bool(active));
+    let id = ids::new_id(ids::DIRECTORY_USER);
+    let now = clock::now();
+    let normalized = normalize_user(dir, &doc, &[]);
+    let row = UserRow {
+        id: id.clone(),
+        directory_id: dir.id.clone(),
+        user_name_ci: user_name.to_lowercase(),
+        user_name: user_name.clone(),
+        external_id: doc_string(&doc, "externalId").map(str::to_string),
+        active,
+        email_ci: email_ci(&normalized),
+        state: if active {
+            "active".into()
+        } else {
+            "inactive".into()
+        },
+        version: 1,
+        scim: Value::Object(doc.clone()).to_string(),
+        normalized: Value::Object(normalized).to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    let attrs = index::user_rows(&id, &dir.id, &doc);
+    let policy = core.settings.inactive_users;
+    core.write(dir, |c, sink| {
+        if taken(c, &dir.id, &row.user_name_ci, None)? {
+            return Err(CoreError::uniqueness(format!(
+                "userName {user_name:?} is already taken in this directory"
+            )));
+        }
+        diesel::insert_into(directory_users::table)
+            .values(&row)
+            .execute(c)
+            .map_err(|e| map_unique(e.into(), &user_name))?;
+        write_index(c, &attrs)?;
+        // Under the delete-inactive policy a user created inactive does not exist for the vendor.
+        if active || policy == InactivePolicy::Keep {
+            sink.emit(
+                events::USER_CREATED,
+                du::user_object(&row, &dir.organization_id),
+            );
+        }
+        Ok(())
+    })?;
+    Ok(row)
+}
+
+pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<UserRow> {
+    let mut conn = core.db.conn()?;
+    find(&mut conn, &dir.id, id)?.ok_or_else(|| not_found(id))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    pub total: i64,
+    pub start_index: i64,
+    pub rows: Vec<T>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Shared by users and groups: page bounds per RFC 7644 §3.4.2.4.
+pub(crate) fn page_bounds(core: &Core, p: &ListParams) -> (i64, i64) {
+    let start = p.start_index.unwrap_or(1).max(1);
+    let max = core.settings.max_page_size;
+    let count = p.count.unwrap_or(max).clamp(0, max);
+    (start, count)
+}
+
+pub(crate) fn sort_order_desc(p: &ListParams) -> CoreResult<bool> {
+    match p
+        .sort_order
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("ascending") => Ok(false),
+        Some("descending") => Ok(true),
+        Some(other) => Err(CoreError::invalid_value(format!(
+            "sortOrder must be \"ascending\" or \"descending\", not {other:?}"
+        ))),
+    }
+}
+
+const USER_COLUMNS: &str = "r.id, r.directory_id, r.user_name, r.user_name_ci, r.external_id, r.active, r.email_ci, r.state, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
+
+fn user_sort_key(dialect: crate::store::Dialect, sort_by: &str) -> CoreResult<Sql> {
+    let coll = match dialect {
+        crate::store::Dialect::Pg => " COLLATE \"C\"",
+        crate::store::Dialect::Sqlite => "",
+    };
+    let lower = sort_by.to_ascii_lowercase();
+    let lower = lower
+        .strip_prefix("urn:ietf:params:scim:schemas:core:2.0:user:")
+        .unwrap_or(&lower)
+        .to_string();
+    Ok(match lower.as_str() {
+        "id" => Sql::raw("r.id"),
+        "username" => Sql::raw(format!("r.user_name_ci{coll}")),
+        "externalid" => Sql::raw(format!("r.external_id{coll}")),
+        "meta.created" => Sql::raw("r.created_at"),
+        "meta.lastmodified" => Sql::raw("r.updated_at"),
+        "active" => Sql::raw("r.active"),
+        _ => {
+            let path: scim_v2::filter::AttrPath =
+                match format!("{sort_by} pr").parse::<scim_v2::filter::Filter>() {
+                    Ok(scim_v2::filter::Filter::Attr(scim_v2::filter::AttrExp::Present(p))) => p,
+                    _ => {
+                        return Err(CoreError::invalid_value(format!(
+                            "cannot sort by {sort_by:?}"
+                        )))
+                    }
+                };
+            let r = schema::lookup(
+                ResourceKind::User,
+                path.uri.as_deref(),
+                &path.name,
+                path.sub_attr.as_deref(),
+            )
+            .ok_or_else(|| {
+                CoreError::invalid_value(format!("cannot sort by {sort_by:?}: unknown attribute"))
+            })?;
+            let is_ent = path
+                .uri
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA));
+            let key_uri = if is_ent {
+                Some(schema::ENTERPRISE_USER_SCHEMA)
+            } else {
+                None
+            };
+            let multi = r.attr.multi_valued;
+            let key = match (multi, r.sub) {
+                (true, Some(s))
+                    if !index::HEAD_SUBS.contains(&s.name.to_ascii_lowercase().as_str()) =>
+                {
+                    index::key(key_uri, r.attr.name, Some(s.name))
+                }
+                (true, _) => index::key(key_uri, r.attr.name, None),
+                (false, s) => index::key(key_uri, r.attr.name, s.map(|s| s.name)),
+            };
+            // multi-valued: sort by the primary (else first) element (RFC 7644 §3.4.2.3)
+            let mut q = Sql::raw(format!(
+                "(SELECT a.value_ci{coll} FROM user_attrs a WHERE a.user_id = r.id AND a.attr = "
+            ));
+            q.text(key)
+                .push(" ORDER BY a.vprimary DESC, a.elem ASC LIMIT 1)");
+            q
+        }
+    })
+}
+
+pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Listed<UserRow>> {
+    let (start, count) = page_bounds(core, p);
+    let mut conn = core.db.conn()?;
+    let dialect = conn.dialect();
+    let parsed = match p.filter.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(f) => Some(filter::parse(f)?),
+        None => None,
+    };
+    // Fast path: `userName eq "x"` (Okta / Entra before every create) on the unique index.
+    if let Some(scim_v2::filter::Filter::Attr(scim_v2::filter::AttrExp::Comparison(
+        path,
+        scim_v2::filter::CompareOp::Eq,
+        scim_v2::filter::CompValue::Str(v),
+    ))) = &parsed
+    {
+        let core_uri = path
+            .uri
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(schema::USER_SCHEMA));
+        if core_uri && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("userName") {
+            let row: Option<UserRow> = directory_users::table
+                .filter(directory_users::directory_id.eq(&dir.id))
+                .filter(directory_users::user_name_ci.eq(v.to_lowercase()))
+                .select(UserRow::as_select())
+                .first(&mut conn)
+                .optional()?;
+            let total = i64::from(row.is_some());
+            let rows = if start == 1 && count > 0 {
+                row.into_iter().collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(Listed {
+                total,
+                start_index: start,
+                rows,
+            });
+        }
+    }
+    let mut wher = Sql::raw(" FROM directory_users r WHERE r.directory_id = ");
+    wher.text(dir.id.clone());
+    if let Some(f) = &parsed {
+        let t = Translator::new(ResourceKind::User, dialect, &dir.id);
+        wher.push(" AND (").append(t.translate(f)?).push(")");
+    }
+    let mut cq = Sql::raw("SELECT COUNT(*) AS n");
+    cq.append(wher.clone());
+    let total = cq
+        .load::<CountRow>(&mut conn)?
+        .first()
+        .map(|r| r.n)
+        .unwrap_or(0);
+    if count == 0 || start > total {
+        return Ok(Listed {
+            total,
+            start_index: start,
+            rows: Vec::new(),
+        });
+    }
+    let mut q = Sql::raw(format!("SELECT {USER_COLUMNS}"));
+    q.append(wher);
+    let desc = sort_order_desc(p)?;
+    match p.sort_by.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(sb) => {
+            let key = user_sort_key(dialect, sb.trim())?;
+            let dir_s = if desc { "DESC" } else { "ASC" };
+            q.push(" ORDER BY CASE WHEN ")
+                .append(key.clone())
+                .push(" IS NULL THEN 1 ELSE 0 END, ");
+            q.append(key).push(format!(" {dir_s}, r.id ASC"));
+        }
+        None => {
+            q.push(" ORDER BY r.id ASC");
+        }
+    }
+    q.push(" LIMIT ")
+        .bind(Bind::BigInt(count))
+        .push(" OFFSET ")
+        .bind(Bind::BigInt(start - 1));
+    let rows: Vec<UserRow> = q.load(&mut conn)?;
+    Ok(Listed {
+        total,
+        start_index: start,
+        rows,
+    })
+}
+
+/// Apply a new document to an existing user: row, index, and the normalized diff
+/// as events (no event when nothing normalized changed).
+fn update_user(
+    core: &Core,
+    c: &mut AnyConn,
+    sink: &mut EventSink,
+    dir: &DirectoryRow,
+    old: &UserRow,
+    mut doc: Map<String, Value>,
+) -> CoreResult<UserRow> {
+    let user_name = user_name_of(&doc)?;
+    let user_name_ci = user_name.to_lowercase();
+    if user_name_ci != old.user_name_ci && taken(c, &dir.id, &user_name_ci, Some(&old.id))? {
+        return Err(CoreError::uniqueness(format!(
+            "userName {user_name:?} is already taken in this directory"
+        )));
+    }
+    let active = active_of(&doc);
+    doc.insert("active".into(), Value::Bool(active));
+    let old_doc = du::user_doc(old);
+    if old_doc == doc {
+        return Ok(old.clone());
+    }
+    let old_norm = du::user_normalized(old);
+    let roles: Vec<String> = old_norm
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let new_norm = normalize_user(dir, &doc, &roles);
+    let prev = diff(&old_norm, &new_norm);
+    let now = clock::now();
+    let row = UserRow {
+        id: old.id.clone(),
+        directory_id: old.directory_id.clone(),
+        user_name: user_name.clone(),
+        user_name_ci,
+        external_id: doc_string(&doc, "externalId").map(str::to_string),
+        active,
+        email_ci: email_ci(&new_norm),
+        state: if active {
+            "active".into()
+        } else {
+            "inactive".into()
+        },
+        version: old.version + 1,
+        scim: Value::Object(doc.clone()).to_string(),
+        normalized: Value::Object(new_norm).to_string(),
+        created_at: old.created_at,
+        updated_at: now,
+    };
+    diesel::update(directory_users::table.filter(directory_users::id.eq(&old.id)))
+        .set((
+            directory_users::user_name.eq(&row.user_name),
+            directory_users::user_name_ci.eq(&row.user_name_ci),
+            directory_users::external_id.eq(&row.external_id),
+            directory_users::active.eq(row.active),
+            directory_users::email_ci.eq(&row.email_ci),
+            directory_users::state.eq(&row.state),
+            directory_users::version.eq(row.version),
+            directory_users::scim.eq(&row.scim),
+            directory_users::normalized.eq(&row.normalized),
+            directory_users::updated_at.eq(row.updated_at),
+        ))
+        .execute(c)
+        .map_err(|e| map_unique(e.into(), &user_name))?;
+    diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
+    write_index(c, &index::user_rows(&row.id, &dir.id, &doc))?;
+    if !prev.is_empty() {
+        let policy = core.settings.inactive_users;
+        let was_active = old.active;
+        match (policy, was_active, active) {
+            // delete-inactive policy (WorkOS default for new environments): a leaver is
+            // deleted for the vendor, a returning user created again
+            (InactivePolicy::Delete, true, false) => {
+                sink.emit(
+                    events::USER_DELETED,
+                    du::user_object(&row, &dir.organization_id),
+                );
+            }
+            (InactivePolicy::Delete, false, true) => {
+                sink.emit(
+                    events::USER_CREATED,
+                    du::user_object(&row, &dir.organization_id),
+                );
+            }
+            (InactivePolicy::Delete, false, false) => {}
+            _ => sink.emit(
+                events::USER_UPDATED,
+                with_previous(du::user_object(&row, &dir.organization_id), prev),
+            ),
+        }
+    }
+    Ok(row)
+}
+
+fn check_if_match(row: &UserRow, if_match: Option<&str>) -> CoreResult<()> {
+    match if_match {
+        Some(h) if !if_match_ok(h, row.version) => Err(CoreError::PreconditionFailed(format!(
+            "If-Match {h} does not match the current version {}",
+            crate::scim::resource::etag(row.version)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// PUT (RFC 7644 §3.5.1) with the gateway's choices: an omitted `externalId` is kept
+/// (IDP-QUIRKS OKTA-PUT-DROPS-EXTERNALID) and an omitted `active` is left unchanged
+/// (OKTA-PUT-DEACTIVATE).
+pub fn replace(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<UserRow> {
+    check_body_id(&body, id)?;
+    let mut doc = canonical_body(dir, body)?;
+    user_name_of(&doc)?;
+    core.write(dir, |c, sink| {
+        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+        check_if_match(&old, if_match)?;
+        let old_doc = du::user_doc(&old);
+        if !doc.contains_key("externalId") {
+            if let Some(x) = old_doc.get("externalId") {
+                doc.insert("externalId".into(), x.clone());
+            }
+        }
+        if !doc.contains_key("active") {
+            doc.insert("active".into(), Value::Bool(old.active));
+        }
+        update_user(core, c, sink, dir, &old, doc)
+    })
+}
+
+pub fn patch(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<UserRow> {
+    let ops = normalize_patch(dir.dir_type(), ResourceKind::User, body)?;
+    if ops.len() > core.settings.max_patch_ops {
+        return Err(CoreError::too_many(format!(
+            "{} operations; at most {} are allowed per PATCH",
+            ops.len(),
+            core.settings.max_patch_ops
+        )));
+    }
+    core.write(dir, |c, sink| {
+        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+        check_if_match(&old, if_match)?;
+        let mut doc = du::user_doc(&old);
+        let outcome = patch::apply_patch(ResourceKind::User, id, &mut doc, &ops)?;
+        if !outcome.member_ops.is_empty() {
+            return Err(CoreError::invalid_path("users have no `members`"));
+        }
+        update_user(core, c, sink, dir, &old, doc)
+    })
+}
+
+pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
+    let policy = core.settings.inactive_users;
+    core.write(dir, |c, sink| {
+        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+        check_if_match(&old, if_match)?;
+        let visible = old.active || policy == InactivePolicy::Keep;
+        // DELETE = user_removed for each membership, then user.deleted (PRODUCT.md)
+        let group_ids: Vec<String> = memberships::table
+            .filter(memberships::member_id.eq(&old.id))
+            .order(memberships::group_id.asc())
+            .select(memberships::group_id)
+            .load(c)?;
+        if visible && !group_ids.is_empty() {
+            let user_obj = du::user_object(&old, &dir.organization_id);
+            for g in groups::find_many(c, &dir.id, &group_ids)? {
+                sink.emit(
+                    events::GROUP_USER_REMOVED,
+                    du::membership_payload(
+                        &dir.id,
+                        user_obj.clone(),
+                        du::group_object(&g, &dir.organization_id),
+                    ),
+                );
+            }
+        }
+        diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id))).execute(c)?;
+        diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
+        diesel::delete(directory_users::table.filter(directory_users::id.eq(&old.id)))
+            .execute(c)?;
+        if visible {
+            sink.emit(
+                events::USER_DELETED,
+                du::user_object(&old, &dir.organization_id),
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Users by id (one query), in the order given, skipping missing ones.
+pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<UserRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<UserRow> = directory_users::table
+            .filter(directory_users::directory_id.eq(directory_id))
+            .filter(directory_users::id.eq_any(chunk))
+            .select(UserRow::as_select())
+            .load(c)?;
+        out.extend(rows);
+    }
+    let pos: std::collections::HashMap<&String, usize> =
+        ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    out.sort_by_key(|r| pos.get(&r.id).copied().unwrap_or(usize::MAX));
+    Ok(out)
+}

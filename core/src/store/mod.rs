@@ -1,0 +1,244 @@
+//! Persistence: one diesel code base over SQLite (bundled, the embedded default) and
+//! PostgreSQL, chosen at run time by the URL scheme (CRATE-NOTES.md §a).
+
+pub mod dynsql;
+pub mod schema;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{CoreError, CoreResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which SQL dialect a connection speaks; used where the text of a query differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Pg,
+    Sqlite,
+}
+
+impl AnyConn {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            AnyConn::Pg(_) => Dialect::Pg,
+            AnyConn::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+}
+
+/// The backend named by a database URL.
+pub fn dialect_of_url(url: &str) -> CoreResult<Dialect> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Dialect::Pg)
+    } else if url.starts_with("sqlite://") || url.starts_with("sqlite:") {
+        Ok(Dialect::Sqlite)
+    } else {
+        Err(CoreError::internal(format!(
+            "unsupported database URL scheme (expected sqlite:// or postgres://): {}",
+            redact_url(url)
+        )))
+    }
+}
+
+/// A URL with any password replaced, safe to log.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.split_once('@') {
+            let user = creds.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// r2d2 manager that dispatches on the URL scheme instead of the derive's
+/// try-each-backend `establish` (which hides the real error).
+#[derive(Debug, Clone)]
+pub struct AnyManager {
+    url: String,
+    dialect: Dialect,
+}
+
+impl ManageConnection for AnyManager {
+    type Connection = AnyConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConn, r2d2::Error> {
+        match self.dialect {
+            Dialect::Pg => {
+                let mut c = diesel::PgConnection::establish(&self.url)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConn::Pg(c))
+            }
+            Dialect::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(sqlite_path(&self.url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; \
+                     PRAGMA foreign_keys=ON; PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConn) -> bool {
+        false
+    }
+}
+
+pub type PooledConn = r2d2::PooledConnection<AnyManager>;
+
+/// The database: a connection pool plus, for SQLite, the process-wide writer lock
+/// (SQLite has one writer; taking the lock in process avoids SQLITE_BUSY upgrades).
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<AnyManager>,
+    dialect: Dialect,
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dialect", &self.dialect)
+            .finish()
+    }
+}
+
+/// Held for the duration of a write transaction on SQLite; a no-op on PostgreSQL.
+pub struct WriteGuard<'a>(#[allow(dead_code)] Option<MutexGuard<'a, ()>>);
+
+impl Db {
+    /// Open a pool for `url` (`sqlite://path` or `postgres://…`). For SQLite the parent
+    /// directory of the file is created.
+    pub fn connect(url: &str, max_size: u32) -> CoreResult<Db> {
+        let dialect = dialect_of_url(url)?;
+        if dialect == Dialect::Sqlite {
+            let path = std::path::Path::new(sqlite_path(url));
+            if let Some(parent) = path.parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        CoreError::internal(format!(
+                            "cannot create data directory {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+            }
+        }
+        let manager = AnyManager {
+            url: url.to_string(),
+            dialect,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| CoreError::Pool(format!("cannot connect to {}: {e}", redact_url(url))))?;
+        Ok(Db {
+            pool,
+            dialect,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn conn(&self) -> CoreResult<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Serialize writers on SQLite (in process). PostgreSQL serializes per directory
+    /// with advisory locks inside the transaction instead.
+    pub fn write_guard(&self) -> WriteGuard<'_> {
+        match self.dialect {
+            Dialect::Sqlite => WriteGuard(Some(
+                self.sqlite_writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            )),
+            Dialect::Pg => WriteGuard(None),
+        }
+    }
+
+    /// Apply pending migrations. On PostgreSQL an advisory lock keeps concurrent
+    /// instances from migrating at the same time.
+    pub fn migrate(&self) -> CoreResult<Vec<String>> {
+        let mut conn = self.conn()?;
+        run_migrations(&mut conn)
+    }
+
+    /// Returns true when the database answers.
+    pub fn ping(&self) -> bool {
+        match self.pool.get() {
+            Ok(mut c) => c.batch_execute("SELECT 1").is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+const MIGRATION_LOCK_KEY: i64 = 0x5C1_6A7E;
+
+pub fn run_migrations(conn: &mut AnyConn) -> CoreResult<Vec<String>> {
+    let map = |e: Box<dyn std::error::Error + Send + Sync>| {
+        CoreError::internal(format!("migration failed: {e}"))
+    };
+    match conn {
+        AnyConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let res = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            res.map_err(map)
+        }
+        AnyConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect())
+            .map_err(map),
+    }
+}
+
+/// Take the per-directory write lock inside the current transaction (PostgreSQL).
+/// An advisory lock assigns no transaction id, so a writer that waits here gets its
+/// xid only after the previous writer of the directory committed: per-directory
+/// apply order, seq order and txid order coincide (see events.rs).
+pub fn lock_directory(conn: &mut AnyConn, directory_id: &str) -> CoreResult<()> {
+    if let AnyConn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(directory_id)
+            .execute(c)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+DROP TABLE role_mappings;
+DROP TABLE events;
+DROP TABLE memberships;
+DROP TABLE directory_groups;
+DROP TABLE user_attrs;
+DROP TABLE directory_users;
+DROP TABLE api_keys;
+DROP TABLE directory_tokens;
+DROP TABLE directories;
+DROP TABLE organizations;
