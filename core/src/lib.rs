@@ -12,6 +12,7 @@ pub mod scim;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod testing;
 
 pub use error::{CoreError, CoreResult, ScimType};
 pub use service::{Core, InactivePolicy, Settings};
