@@ -72,6 +72,9 @@ impl EventSink {
     pub fn emit(&mut self, event: &'static str, data: Value) {
         self.pending.push((event, data));
     }
+    pub fn extend(&mut self, other: EventSink) {
+        self.pending.extend(other.pending);
+    }
     pub fn len(&self) -> usize {
         self.pending.len()
     }

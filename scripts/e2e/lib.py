@@ -29,6 +29,8 @@ TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", "/var/tmp/scimgate-ci-targe
 BINARY = Path(os.environ.get("SCIMGATE_BIN", TARGET_DIR / "release" / "scimgate"))
 PG_ADMIN_URL = os.environ.get("SCIMGATE_E2E_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("SCIMGATE_E2E_REDIS", "redis://127.0.0.1:6379")
+# Databases are named PREFIX_label_random; .ci/run sets a per-run prefix and drops them all at exit.
+DB_PREFIX = os.environ.get("SCIMGATE_E2E_DB_PREFIX", f"scimgate_e2e_{os.getpid()}")
 # Where server logs and data of a run go; .ci/run points it at its own run folder.
 WORK_DIR = Path(os.environ.get("SCIMGATE_E2E_DIR") or tempfile.mkdtemp(prefix="scimgate-e2e-"))
 
@@ -42,6 +44,9 @@ DIRECTORY_TYPES = {
     "rippling": "rippling scim v2.0",
     "generic": "generic scim v2.0",
 }
+
+# A timeout's SIGTERM unwinds like an exception, so servers are stopped and databases dropped.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -99,7 +104,7 @@ class PgDatabase:
     """A fresh, uniquely named PostgreSQL database, dropped on exit (`with PgDatabase() as db`)."""
 
     def __init__(self, label="e2e"):
-        self.name = f"scimgate_{label}_{os.getpid()}_{secrets.token_hex(3)}"
+        self.name = f"{DB_PREFIX}_{label}_{secrets.token_hex(3)}"
         self.url = f"{PG_ADMIN_URL}/{self.name}"
 
     def _psql(self, sql):

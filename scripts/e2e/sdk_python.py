@@ -64,13 +64,17 @@ def keys_in(directory, table):
 
 
 def page_through(fn, limit, **kw):
-    """Follow list_metadata.after from the first page; returns (ids, pages)."""
+    """Follow list_metadata.after from the first page until it is null or a page is empty (the
+    events API keeps a cursor on its last page, for polling); returns (ids, non-empty pages)."""
     pages = [fn(limit=limit, **kw)]
     while pages[-1].list_metadata.after:
         if len(pages) > 100:
             raise AssertionError("more than 100 pages: list_metadata.after never ends")
+        page = fn(limit=limit, after=pages[-1].list_metadata.after, **kw)
+        if not page.data:
+            break
         eq(len(pages[-1].data), limit, "a page before the last one is full")
-        pages.append(fn(limit=limit, after=pages[-1].list_metadata.after, **kw))
+        pages.append(page)
     return [i for p in pages for i in ids(p.data)], pages
 
 

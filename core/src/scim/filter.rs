@@ -227,18 +227,23 @@ impl Translator {
         }
     }
 
-    /// SQL boolean expression over the alias `r` (the resource row).
+    /// SQL boolean expression over the alias `r` (the resource row). Its shape comes
+    /// from the request, so the statement is not kept prepared.
     pub fn translate(&self, f: &Filter) -> CoreResult<Sql> {
+        Ok(self.translate_inner(f)?.uncached())
+    }
+
+    fn translate_inner(&self, f: &Filter) -> CoreResult<Sql> {
         match f {
             Filter::Attr(e) => self.attr_exp(e),
             Filter::ValuePath(vp) => self.value_path(&vp.attr, &vp.filter),
             Filter::Not(inner) => {
                 let mut s = Sql::raw("NOT (");
-                s.append(self.translate(inner)?).push(")");
+                s.append(self.translate_inner(inner)?).push(")");
                 Ok(s)
             }
-            Filter::And(items) => self.join(items.iter().map(|i| self.translate(i)), " AND "),
-            Filter::Or(items) => self.join(items.iter().map(|i| self.translate(i)), " OR "),
+            Filter::And(items) => self.join(items.iter().map(|i| self.translate_inner(i)), " AND "),
+            Filter::Or(items) => self.join(items.iter().map(|i| self.translate_inner(i)), " OR "),
         }
     }
 

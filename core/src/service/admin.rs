@@ -204,7 +204,9 @@ pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
         find_organization(&mut conn, &dir.organization_id)?
     };
     let data = dir.to_event_json(org.as_ref(), false);
-    let removed = core.write(&dir, |c, sink| {
+    let d = dir.clone();
+    let removed = core.write(&dir, move |c, sink| {
+        let dir = d;
         sink.emit(events::DIRECTORY_DELETED, data);
         // children first: the explicit deletes keep SQLite and PostgreSQL alike
         let users_q = directory_users::table.filter(directory_users::directory_id.eq(&dir.id));
@@ -266,9 +268,10 @@ pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(
         revoked_at: None,
     };
     let ev = token_event(dir, &row);
-    core.write(dir, |c, sink| {
+    let r = row.clone();
+    core.write(dir, move |c, sink| {
         diesel::insert_into(directory_tokens::table)
-            .values(&row)
+            .values(&r)
             .execute(c)?;
         sink.emit(events::TOKEN_CREATED, ev);
         Ok(())
@@ -289,7 +292,10 @@ pub fn list_tokens(core: &Core, directory_id: &str) -> CoreResult<Vec<TokenRow>>
 /// Revoke a token: effective at once on this instance and, through the bus, on the
 /// others; in any case within the auth cache TTL.
 pub fn revoke_token(core: &Core, dir: &DirectoryRow, token_id: &str) -> CoreResult<TokenRow> {
-    let tok = core.write(dir, |c, sink| {
+    let (d, token_id) = (dir.clone(), token_id.to_string());
+    let tok = core.write(dir, move |c, sink| {
+        let dir = &d;
+        let token_id = token_id.as_str();
         let tok: TokenRow = directory_tokens::table
             .filter(directory_tokens::id.eq(token_id))
             .filter(directory_tokens::directory_id.eq(&dir.id))
@@ -371,7 +377,9 @@ pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
         let mut conn = core.db.conn()?;
         find_organization(&mut conn, &dir.organization_id)?
     };
-    let activated = core.write(dir, |c, sink| {
+    let d = dir.clone();
+    let activated = core.write(dir, move |c, sink| {
+        let dir = &d;
         let cur = find_directory(c, &dir.id)?;
         let Some(mut cur) = cur else {
             return Ok(false);

@@ -384,7 +384,9 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
         created_at: now,
         updated_at: now,
     };
-    core.write(dir, |c, sink| {
+    let (core2, d, r) = (core.clone(), dir.clone(), row.clone());
+    core.write(dir, move |c, sink| {
+        let (core, dir, row) = (&core2, &d, r);
         diesel::insert_into(directory_groups::table)
             .values(&row)
             .execute(c)?;
@@ -572,7 +574,14 @@ pub fn replace(
     let canon = canonical_body(dir, body)?;
     let mut doc = canon.doc;
     display_name_of(&doc)?;
-    core.write(dir, |c, sink| {
+    let (core2, d, id, if_match) = (
+        core.clone(),
+        dir.clone(),
+        id.to_string(),
+        if_match.map(str::to_string),
+    );
+    core.write(dir, move |c, sink| {
+        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         if !doc.contains_key("externalId") {
@@ -626,7 +635,14 @@ pub fn patch(
             core.settings.max_patch_ops
         )));
     }
-    core.write(dir, |c, sink| {
+    let (core2, d, id, if_match) = (
+        core.clone(),
+        dir.clone(),
+        id.to_string(),
+        if_match.map(str::to_string),
+    );
+    core.write(dir, move |c, sink| {
+        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         let mut doc = du::group_doc(&old);
@@ -647,7 +663,14 @@ pub fn patch(
 
 /// DELETE: `dsync.group.user_removed` for each remaining member, then `dsync.group.deleted`.
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
-    core.write(dir, |c, sink| {
+    let (core2, d, id, if_match) = (
+        core.clone(),
+        dir.clone(),
+        id.to_string(),
+        if_match.map(str::to_string),
+    );
+    core.write(dir, move |c, sink| {
+        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         let mut ctx = MemberCtx {

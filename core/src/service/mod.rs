@@ -3,12 +3,13 @@
 
 pub mod admin;
 pub mod auth;
+mod combine;
 pub mod directory_user;
 pub mod groups;
 pub mod reads;
 pub mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use diesel::Connection;
 
@@ -61,6 +62,7 @@ pub struct Core {
     pub bus: Bus,
     pub settings: Arc<Settings>,
     pub auth: Arc<auth::AuthCache>,
+    combiner: Arc<combine::Combiner>,
 }
 
 impl std::fmt::Debug for Core {
@@ -76,6 +78,7 @@ impl Core {
             bus,
             settings: Arc::new(settings),
             auth: Arc::new(auth::AuthCache::default()),
+            combiner: Arc::new(combine::Combiner::default()),
         }
     }
 
@@ -84,29 +87,95 @@ impl Core {
         format!("{}/scim/v2/{}", self.settings.public_url, directory_id)
     }
 
-    /// Run `f` as one write transaction of `dir`: serialized per directory, events
-    /// appended in the same transaction, a wake-up published after commit.
-    pub fn write<T>(
+    /// Run `f` as part of a write transaction of `dir`: serialized per directory, its
+    /// events appended in the same transaction, a wake-up published after commit.
+    ///
+    /// Concurrent writes to one directory are combined (group commit): the first
+    /// waiting caller becomes the leader and applies every queued write in one
+    /// transaction, each inside its own savepoint, so a failing write changes nothing
+    /// and the others still commit; one commit (one WAL flush) serves the whole batch.
+    /// A caller gets its answer only after the commit that holds its change.
+    pub fn write<T: Send + 'static>(
         &self,
         dir: &DirectoryRow,
-        f: impl FnOnce(&mut AnyConn, &mut EventSink) -> CoreResult<T>,
+        f: impl FnOnce(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + 'static,
     ) -> CoreResult<T> {
+        let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        let job: combine::Job = Box::new(move |c: &mut AnyConn, sink: &mut EventSink| {
+            let v = f(c, sink)?;
+            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+            Ok(())
+        });
+        self.combiner.submit(self, dir, job)?;
+        let v = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
+    }
+
+    pub(crate) fn commit_batch(
+        &self,
+        dir: &DirectoryRow,
+        jobs: Vec<combine::Pending>,
+    ) -> Vec<(combine::Pending, CoreResult<()>)> {
+        let started = std::time::Instant::now();
+        let batch = jobs.len();
         let _guard = self.db.write_guard();
-        let mut conn = self.db.conn()?;
-        let (out, appended) = conn.transaction(|c| {
+        let mut conn = match self.db.conn() {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = e.to_string();
+                return jobs
+                    .into_iter()
+                    .map(|j| (j, Err(crate::error::CoreError::Pool(msg.clone()))))
+                    .collect();
+            }
+        };
+        let mut results: Vec<CoreResult<()>> = Vec::with_capacity(jobs.len());
+        let mut jobs = jobs;
+        let committed = conn.transaction(|c| {
             store::lock_directory(c, &dir.id)?;
-            let mut sink = EventSink::new();
-            let out = f(c, &mut sink)?;
-            let appended = events::append(c, &dir.id, &dir.organization_id, sink)?;
-            Ok::<_, crate::error::CoreError>((out, appended))
-        })?;
-        if appended.count > 0 {
-            self.bus.publish(Notice::Events {
-                directory_id: appended.directory_id,
-                organization_id: appended.organization_id,
-                last_seq: appended.last_seq,
-            });
+            let mut all = EventSink::new();
+            for j in jobs.iter_mut() {
+                let mut sink = EventSink::new();
+                let r = match j.job.take() {
+                    Some(job) => c.transaction(|c| job(c, &mut sink)),
+                    None => Err(crate::error::CoreError::internal("job already taken")),
+                };
+                if r.is_ok() {
+                    all.extend(sink);
+                }
+                results.push(r);
+            }
+            let appended = events::append(c, &dir.id, &dir.organization_id, all)?;
+            Ok::<_, crate::error::CoreError>(appended)
+        });
+        match committed {
+            Ok(appended) => {
+                tracing::debug!(directory_id = %dir.id, batch, events = appended.count,
+                    elapsed_us = started.elapsed().as_micros() as u64, "write batch committed");
+                if appended.count > 0 {
+                    self.bus.publish(Notice::Events {
+                        directory_id: appended.directory_id,
+                        organization_id: appended.organization_id,
+                        last_seq: appended.last_seq,
+                    });
+                }
+                jobs.into_iter().zip(results).collect()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, directory_id = %dir.id, "write batch failed to commit");
+                let msg = e.to_string();
+                jobs.into_iter()
+                    .map(|j| {
+                        (
+                            j,
+                            Err(crate::error::CoreError::internal(format!(
+                                "commit failed: {msg}"
+                            ))),
+                        )
+                    })
+                    .collect()
+            }
         }
-        Ok(out)
     }
 }

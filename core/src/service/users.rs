@@ -208,14 +208,12 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
     };
     let attrs = index::user_rows(&id, &dir.id, &doc);
     let policy = core.settings.inactive_users;
-    core.write(dir, |c, sink| {
-        if taken(c, &dir.id, &row.user_name_ci, None)? {
-            return Err(CoreError::uniqueness(format!(
-                "userName {user_name:?} is already taken in this directory"
-            )));
-        }
+    let (d, r) = (dir.clone(), row.clone());
+    core.write(dir, move |c, sink| {
+        let (dir, row) = (&d, &r);
+        // the unique index (directory_id, user_name_ci) decides: one round trip less
         diesel::insert_into(directory_users::table)
-            .values(&row)
+            .values(row)
             .execute(c)
             .map_err(|e| map_unique(e.into(), &user_name))?;
         write_index(c, &attrs)?;
@@ -559,7 +557,14 @@ pub fn replace(
     check_body_id(&body, id)?;
     let mut doc = canonical_body(dir, body)?;
     user_name_of(&doc)?;
-    core.write(dir, |c, sink| {
+    let (core2, d, id, if_match) = (
+        core.clone(),
+        dir.clone(),
+        id.to_string(),
+        if_match.map(str::to_string),
+    );
+    core.write(dir, move |c, sink| {
+        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         let old_doc = du::user_doc(&old);
@@ -590,7 +595,14 @@ pub fn patch(
             core.settings.max_patch_ops
         )));
     }
-    core.write(dir, |c, sink| {
+    let (core2, d, id, if_match) = (
+        core.clone(),
+        dir.clone(),
+        id.to_string(),
+        if_match.map(str::to_string),
+    );
+    core.write(dir, move |c, sink| {
+        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         let mut doc = du::user_doc(&old);
@@ -604,7 +616,9 @@ pub fn patch(
 
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
     let policy = core.settings.inactive_users;
-    core.write(dir, |c, sink| {
+    let (d, id, if_match) = (dir.clone(), id.to_string(), if_match.map(str::to_string));
+    core.write(dir, move |c, sink| {
+        let (dir, id, if_match) = (&d, id.as_str(), if_match.as_deref());
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         let visible = old.active || policy == InactivePolicy::Keep;

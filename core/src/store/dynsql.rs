@@ -2,9 +2,11 @@
 //! the connection's dialect. Values never enter the SQL text: every value is a bind.
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::pg::Pg;
-use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Text, Timestamp, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
@@ -25,14 +27,24 @@ enum Part {
 }
 
 /// A SQL text with interleaved binds; `?` placeholders are emitted per dialect.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sql {
     parts: Vec<Part>,
+    cacheable: bool,
+}
+
+impl Default for Sql {
+    fn default() -> Self {
+        Sql::new()
+    }
 }
 
 impl Sql {
     pub fn new() -> Self {
-        Sql { parts: Vec::new() }
+        Sql {
+            parts: Vec::new(),
+            cacheable: true,
+        }
     }
     pub fn raw(s: impl Into<String>) -> Self {
         let mut q = Sql::new();
@@ -56,6 +68,7 @@ impl Sql {
         self.bind(Bind::Text(s.into()))
     }
     pub fn append(&mut self, other: Sql) -> &mut Self {
+        self.cacheable &= other.cacheable;
         for p in other.parts {
             match p {
                 Part::Sql(s) => {
@@ -100,11 +113,11 @@ impl Sql {
         out
     }
 
-    fn binds(&self) -> impl Iterator<Item = &Bind> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Bind(b) => Some(b),
-            Part::Sql(_) => None,
-        })
+    /// Mark the statement as one not to keep prepared (its shape depends on user
+    /// input, e.g. a SCIM filter), so the per-connection statement cache stays bounded.
+    pub fn uncached(mut self) -> Self {
+        self.cacheable = false;
+        self
     }
 
     /// Run as a query returning rows.
@@ -113,49 +126,58 @@ impl Sql {
         T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
     {
         match conn {
-            AnyConn::Pg(c) => {
-                let q = self.boxed_pg();
-                q.load::<T>(c)
-            }
-            AnyConn::Sqlite(c) => {
-                let q = self.boxed_sqlite();
-                q.load::<T>(c)
-            }
+            AnyConn::Pg(c) => Q(self).load::<T>(c),
+            AnyConn::Sqlite(c) => Q(self).load::<T>(c),
         }
     }
 
     /// Run as a statement, returning the number of affected rows.
     pub fn execute(&self, conn: &mut AnyConn) -> QueryResult<usize> {
         match conn {
-            AnyConn::Pg(c) => self.boxed_pg().execute(c),
-            AnyConn::Sqlite(c) => self.boxed_sqlite().execute(c),
+            AnyConn::Pg(c) => Q(self).execute(c),
+            AnyConn::Sqlite(c) => Q(self).execute(c),
         }
     }
+}
 
-    fn boxed_pg(&self) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        let mut q = diesel::sql_query(self.render(Dialect::Pg)).into_boxed::<Pg>();
-        for b in self.binds() {
-            q = match b.clone() {
-                Bind::Text(s) => q.bind::<Text, _>(s),
-                Bind::Bool(v) => q.bind::<Bool, _>(v),
-                Bind::BigInt(v) => q.bind::<BigInt, _>(v),
-                Bind::Timestamp(v) => q.bind::<Timestamp, _>(v),
-            };
-        }
-        q
-    }
+/// The query diesel runs. Unlike `sql_query`, it lets diesel keep the prepared
+/// statement (keyed by its SQL text) unless the `Sql` was marked `uncached`, so hot
+/// write statements are parsed and planned once per connection.
+struct Q<'a>(&'a Sql);
 
-    fn boxed_sqlite(&self) -> BoxedSqlQuery<'static, Sqlite, diesel::query_builder::SqlQuery> {
-        let mut q = diesel::sql_query(self.render(Dialect::Sqlite)).into_boxed::<Sqlite>();
-        for b in self.binds() {
-            q = match b.clone() {
-                Bind::Text(s) => q.bind::<Text, _>(s),
-                Bind::Bool(v) => q.bind::<Bool, _>(v),
-                Bind::BigInt(v) => q.bind::<BigInt, _>(v),
-                Bind::Timestamp(v) => q.bind::<Timestamp, _>(v),
-            };
+impl QueryId for Q<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Q<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Q<'_> {}
+
+impl<DB> QueryFragment<DB> for Q<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    String: ToSql<Text, DB>,
+    bool: ToSql<Bool, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !self.0.cacheable {
+            out.unsafe_to_cache_prepared();
         }
-        q
+        for p in &self.0.parts {
+            match p {
+                Part::Sql(s) => out.push_sql(s),
+                Part::Bind(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                Part::Bind(Bind::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
+                Part::Bind(Bind::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                Part::Bind(Bind::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
+            }
+        }
+        Ok(())
     }
 }
 
