@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use scimgate_connectors::AttributeMapping;
 use scimgate_core::bus::Notice;
 use scimgate_core::clock;
 use scimgate_core::events::{self, EventQuery, Order};
 use scimgate_core::service::reads::{self, DirectoryFilter, GroupFilter, Page, Paged, UserFilter};
-use scimgate_core::service::{admin, auth};
+use scimgate_core::service::{admin, auth, roles, snapshot};
 use scimgate_core::Core;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,6 +37,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/directory_users/{id}", web::get().to(get_user))
         .route("/directory_groups", web::get().to(list_groups))
         .route("/directory_groups/{id}", web::get().to(get_group))
+        .route("/directories/{id}/snapshot", web::get().to(snapshot))
+        .route(
+            "/directories/{id}/attribute_mappings",
+            web::get().to(get_attribute_mappings),
+        )
+        .route(
+            "/directories/{id}/attribute_mappings",
+            web::put().to(put_attribute_mappings),
+        )
+        .route(
+            "/organizations/{id}/role_mappings",
+            web::post().to(create_role_mapping),
+        )
+        .route(
+            "/organizations/{id}/role_mappings",
+            web::get().to(list_role_mappings),
+        )
+        .route(
+            "/organizations/{id}/role_mappings/{mapping_id}",
+            web::delete().to(delete_role_mapping),
+        )
+        .route(
+            "/directory_users/{id}/roles/explain",
+            web::get().to(explain_roles),
+        )
         .route("/events", web::get().to(list_events));
 }
 
@@ -507,4 +533,158 @@ async fn list_events(
             }
         }
     }
+}
+
+/// `GET /directories/{id}/snapshot`: NDJSON, streamed with bounded memory. First line
+/// `{"object":"snapshot","cursor":…}`, then `directory_user`, `directory_group` and
+/// `directory_group_membership` lines, last `{"object":"snapshot_end",…}`. Continue
+/// with `GET /events?directory_id=…&after=<cursor>`.
+async fn snapshot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    // authenticate and check the directory before the stream starts (errors get a status)
+    let check = id.clone();
+    run(&state, &req, move |core| {
+        Ok(admin::get_directory(core, &check)?)
+    })
+    .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(64);
+    let core = state.core.clone();
+    tokio::task::spawn_blocking(move || {
+        let res = snapshot::stream(&core, &id, |v| {
+            let mut line = v.to_string().into_bytes();
+            line.push(b'\n');
+            tx.blocking_send(web::Bytes::from(line)).is_ok()
+        });
+        if let Err(e) = res {
+            tracing::error!(error = %e, directory_id = %id, "snapshot failed");
+            let line = format!(
+                "{}\n",
+                json!({"object": "error", "message": "snapshot failed; retry"})
+            );
+            let _ = tx.blocking_send(web::Bytes::from(line));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .streaming(body))
+}
+
+fn mappings_json(m: &[AttributeMapping], defaults: bool) -> Value {
+    json!({"object": "list", "data": m, "defaults": defaults, "list_metadata": {"before": null, "after": null}})
+}
+
+async fn get_attribute_mappings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (m, d) = run(&state, &req, move |core| {
+        Ok(admin::attribute_mappings(core, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(mappings_json(&m, d)))
+}
+
+/// Body: `{"mappings": [{"path": "urn:…:enterprise:2.0:User:department", "key": "department"}, …]}`;
+/// `{"mappings": null}` restores the directory type's defaults.
+async fn put_attribute_mappings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&state, payload).await?;
+    let mappings: Option<Vec<AttributeMapping>> = match body.get("mappings") {
+        None => {
+            return Err(ApiError::bad_request(
+                "`mappings` is required (an array, or null for the defaults)",
+            ))
+        }
+        Some(Value::Null) => None,
+        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
+            ApiError::bad_request(format!("`mappings` must be an array of {{path, key}}: {e}"))
+        })?),
+    };
+    let id = path.into_inner();
+    let defaults = mappings.is_none();
+    let m = run(&state, &req, move |core| {
+        Ok(admin::set_attribute_mappings(core, &id, mappings)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(mappings_json(&m, defaults)))
+}
+
+async fn create_role_mapping(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&state, payload).await?;
+    let group_id = required(&body, "group_id")?;
+    let slug = required(&body, "role_slug")?;
+    let priority = match body.get("priority") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_i64()
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or_else(|| ApiError::bad_request("`priority` must be an integer"))?,
+    };
+    let org = path.into_inner();
+    let row = run(&state, &req, move |core| {
+        admin::get_organization(core, &org)?;
+        Ok(roles::create_mapping(
+            core, &org, &group_id, &slug, priority,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(row.to_json()))
+}
+
+async fn list_role_mappings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = path.into_inner();
+    let rows = run(&state, &req, move |core| {
+        admin::get_organization(core, &org)?;
+        Ok(roles::list_mappings(core, &org)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(
+        json!({"object": "list", "data": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
+        "list_metadata": {"before": null, "after": null}}),
+    ))
+}
+
+async fn delete_role_mapping(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, id) = path.into_inner();
+    run(&state, &req, move |core| {
+        Ok(roles::delete_mapping(core, &org, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn explain_roles(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let v = run(&state, &req, move |core| Ok(roles::explain(core, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(v))
 }

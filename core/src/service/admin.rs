@@ -12,7 +12,7 @@ use crate::ids;
 use crate::model::*;
 use crate::secrets;
 use crate::store::schema::*;
-use scimgate_connectors::DirectoryType;
+use scimgate_connectors::{AttributeMapping, DirectoryType};
 
 const MAX_NAME: usize = 256;
 
@@ -433,4 +433,88 @@ pub fn directory_counts(
         .count()
         .get_result(conn)?;
     Ok((UserCounts { active, inactive }, groups))
+}
+
+/// The custom-attribute mappings of a directory and whether they are the type's defaults.
+pub fn attribute_mappings(
+    core: &Core,
+    directory_id: &str,
+) -> CoreResult<(Vec<AttributeMapping>, bool)> {
+    let dir = get_directory(core, directory_id)?;
+    Ok((dir.mappings(), dir.attribute_mappings.is_none()))
+}
+
+fn check_mappings(m: &[AttributeMapping]) -> CoreResult<()> {
+    if m.len() > 100 {
+        return Err(CoreError::invalid_value(
+            "at most 100 attribute mappings per directory",
+        ));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for a in m {
+        let key_ok = !a.key.is_empty()
+            && a.key.len() <= 64
+            && a.key
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && a.key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !key_ok {
+            return Err(CoreError::invalid_value(format!(
+                "custom attribute key {:?} must be 1–64 characters of letters, digits or '_'",
+                a.key
+            )));
+        }
+        if a.path.trim().is_empty() || a.path.len() > 512 || a.path.contains('\0') {
+            return Err(CoreError::invalid_value(format!(
+                "invalid SCIM attribute path {:?}",
+                a.path
+            )));
+        }
+        if !keys.insert(a.key.clone()) {
+            return Err(CoreError::invalid_value(format!(
+                "custom attribute key {:?} is mapped twice",
+                a.key
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Replace a directory's custom-attribute mappings (`None` = back to the type's
+/// defaults) and re-normalize its users: those whose `custom_attributes` change get
+/// `dsync.user.updated`, like any other change of meaning.
+pub fn set_attribute_mappings(
+    core: &Core,
+    directory_id: &str,
+    mappings: Option<Vec<AttributeMapping>>,
+) -> CoreResult<Vec<AttributeMapping>> {
+    if let Some(m) = &mappings {
+        check_mappings(m)?;
+    }
+    let dir = get_directory(core, directory_id)?;
+    let stored = match &mappings {
+        Some(m) => Some(serde_json::to_string(m).map_err(|e| CoreError::internal(e.to_string()))?),
+        None => None,
+    };
+    let mut new_dir = dir.clone();
+    new_dir.attribute_mappings = stored.clone();
+    let (core2, nd) = (core.clone(), new_dir.clone());
+    core.write(&dir, move |c, sink| {
+        let now = clock::now();
+        diesel::update(directories::table.filter(directories::id.eq(&nd.id)))
+            .set((
+                directories::attribute_mappings.eq(&stored),
+                directories::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        super::users::renormalize_all(&core2, c, &nd, sink)
+    })?;
+    core.auth.invalidate_directory(&dir.id);
+    core.bus.publish(Notice::DirectoryChanged {
+        directory_id: dir.id.clone(),
+    });
+    Ok(new_dir.mappings())
 }

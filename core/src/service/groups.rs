@@ -20,7 +20,7 @@ use crate::scim::patch::{self, MemberOp};
 use crate::scim::resource::{if_match_ok, Ref};
 use crate::scim::schema::{self, MemberRef};
 use crate::store::dynsql::{Bind, Sql};
-use crate::store::schema::{directory_groups, directory_users, memberships};
+use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
 use crate::store::AnyConn;
 use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
 
@@ -196,6 +196,8 @@ struct MemberCtx<'a> {
     dir: &'a DirectoryRow,
     group: GroupRow,
     changed: bool,
+    /// Users whose memberships changed (their roles are re-evaluated at the end).
+    touched: Vec<String>,
 }
 
 impl MemberCtx<'_> {
@@ -234,6 +236,11 @@ impl MemberCtx<'_> {
         }
         insert_memberships(c, &rows)?;
         self.changed = true;
+        self.touched.extend(
+            rows.iter()
+                .filter(|r| r.member_type == "User")
+                .map(|r| r.member_id.clone()),
+        );
         let gobj = du::group_object(&self.group, &self.dir.organization_id);
         for r in &rows {
             if let Some(u) = resolved.users.get(&r.member_id) {
@@ -279,6 +286,7 @@ impl MemberCtx<'_> {
             .execute(c)?;
         }
         self.changed = true;
+        self.touched.extend(user_rows.iter().map(|u| u.id.clone()));
         let gobj = du::group_object(&self.group, &self.dir.organization_id);
         for u in &user_rows {
             if self.visible(u) {
@@ -399,8 +407,10 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
             dir,
             group: row.clone(),
             changed: false,
+            touched: Vec::new(),
         };
         ctx.add(c, sink, member_values(&members))?;
+        super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, false)?;
         Ok(())
     })?;
     Ok(row)
@@ -596,15 +606,23 @@ pub fn replace(
             dir,
             group: updated,
             changed: false,
+            touched: Vec::new(),
         };
         if let Some(ms) = canon.members {
             ctx.apply(c, sink, MemberOp::Replace(ms))?;
         }
-        bump_if_members_changed(c, ctx)
+        bump_if_members_changed(c, sink, ctx)
     })
 }
 
-fn bump_if_members_changed(c: &mut AnyConn, ctx: MemberCtx<'_>) -> CoreResult<GroupRow> {
+/// After membership changes: re-evaluate the touched users' roles and bump the group's
+/// version (its `members` changed).
+fn bump_if_members_changed(
+    c: &mut AnyConn,
+    sink: &mut EventSink,
+    ctx: MemberCtx<'_>,
+) -> CoreResult<GroupRow> {
+    super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, false)?;
     if !ctx.changed {
         return Ok(ctx.group);
     }
@@ -653,11 +671,12 @@ pub fn patch(
             dir,
             group: updated,
             changed: false,
+            touched: Vec::new(),
         };
         for op in outcome.member_ops {
             ctx.apply(c, sink, op)?;
         }
-        bump_if_members_changed(c, ctx)
+        bump_if_members_changed(c, sink, ctx)
     })
 }
 
@@ -678,17 +697,22 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
             dir,
             group: old.clone(),
             changed: false,
+            touched: Vec::new(),
         };
         let all = ctx.all_member_ids(c)?;
         ctx.remove(c, sink, all)?;
         // it may itself be a member of other groups (nested groups)
         diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id))).execute(c)?;
+        // its role mappings grant nothing any more
+        diesel::delete(role_mappings::table.filter(role_mappings::group_id.eq(&old.id)))
+            .execute(c)?;
         diesel::delete(directory_groups::table.filter(directory_groups::id.eq(&old.id)))
             .execute(c)?;
         sink.emit(
             events::GROUP_DELETED,
             du::group_object(&old, &dir.organization_id),
         );
+        super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, true)?;
         Ok(())
     })
 }

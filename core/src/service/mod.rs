@@ -7,6 +7,8 @@ mod combine;
 pub mod directory_user;
 pub mod groups;
 pub mod reads;
+pub mod roles;
+pub mod snapshot;
 pub mod users;
 
 use std::sync::{Arc, Mutex};

@@ -221,7 +221,7 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
         if active || policy == InactivePolicy::Keep {
             sink.emit(
                 events::USER_CREATED,
-                du::user_object(&row, &dir.organization_id),
+                du::user_object(row, &dir.organization_id),
             );
         }
         Ok(())
@@ -670,4 +670,65 @@ pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreRes
         ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
     out.sort_by_key(|r| pos.get(&r.id).copied().unwrap_or(usize::MAX));
     Ok(out)
+}
+
+/// Re-derive every user's normalized fields (after the directory's attribute mappings
+/// changed), emitting `dsync.user.updated` for each user whose meaning changed.
+pub(crate) fn renormalize_all(
+    core: &Core,
+    c: &mut AnyConn,
+    dir: &DirectoryRow,
+    sink: &mut EventSink,
+) -> CoreResult<()> {
+    let keep = core.settings.inactive_users == InactivePolicy::Keep;
+    let mut after = String::new();
+    loop {
+        let rows: Vec<UserRow> = directory_users::table
+            .filter(directory_users::directory_id.eq(&dir.id))
+            .filter(directory_users::id.gt(&after))
+            .order(directory_users::id.asc())
+            .limit(500)
+            .select(UserRow::as_select())
+            .load(c)?;
+        let Some(last) = rows.last() else { break };
+        after = last.id.clone();
+        for u in rows {
+            let old = du::user_normalized(&u);
+            let roles: Vec<String> = old
+                .get("roles")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let new = normalize_user(dir, &du::user_doc(&u), &roles);
+            let prev = diff(&old, &new);
+            if prev.is_empty() {
+                continue;
+            }
+            let now = clock::now();
+            let row = UserRow {
+                email_ci: email_ci(&new),
+                normalized: Value::Object(new).to_string(),
+                updated_at: now,
+                ..u
+            };
+            diesel::update(directory_users::table.filter(directory_users::id.eq(&row.id)))
+                .set((
+                    directory_users::normalized.eq(&row.normalized),
+                    directory_users::email_ci.eq(&row.email_ci),
+                    directory_users::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            if row.active || keep {
+                sink.emit(
+                    events::USER_UPDATED,
+                    with_previous(du::user_object(&row, &dir.organization_id), prev),
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,346 @@
+//! Group → role mapping (issue: "Group → role mapping"): per organization, a directory
+//! group grants a role slug with a priority. A user carries `roles` (every granted
+//! slug, highest priority first) and `role` (the first). Whenever memberships or
+//! mappings change, the affected users are re-evaluated and those whose roles changed
+//! get `dsync.user.updated` with `previous_attributes.role/roles`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::directory_user::{self as du, diff, with_previous};
+use super::{users, Core, InactivePolicy};
+use crate::clock;
+use crate::error::{CoreError, CoreResult};
+use crate::events::{self, EventSink};
+use crate::ids;
+use crate::model::{DirectoryRow, GroupRow, RoleMappingRow, UserRow};
+use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
+use crate::store::AnyConn;
+
+fn check_slug(s: &str) -> CoreResult<String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(CoreError::invalid_value(format!(
+            "role slug {s:?} must be 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
+        )))
+    }
+}
+
+/// A grant of a role to a user: which mapping and group gave it.
+#[derive(Debug, Clone)]
+struct Grant {
+    slug: String,
+    priority: i32,
+    group_id: String,
+    mapping_id: String,
+}
+
+/// Roles in order: highest priority first, then slug.
+fn order_roles(grants: &[Grant]) -> Vec<String> {
+    let mut best: BTreeMap<&str, i32> = BTreeMap::new();
+    for g in grants {
+        let e = best.entry(&g.slug).or_insert(g.priority);
+        if g.priority > *e {
+            *e = g.priority;
+        }
+    }
+    let mut v: Vec<(&str, i32)> = best.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.into_iter().map(|(s, _)| s.to_string()).collect()
+}
+
+fn grants_for(
+    c: &mut AnyConn,
+    organization_id: &str,
+    user_ids: &[String],
+) -> CoreResult<HashMap<String, Vec<Grant>>> {
+    let mut out: HashMap<String, Vec<Grant>> = HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let rows: Vec<(String, String, i32, String, String)> = memberships::table
+            .inner_join(role_mappings::table.on(role_mappings::group_id.eq(memberships::group_id)))
+            .filter(role_mappings::organization_id.eq(organization_id))
+            .filter(memberships::member_id.eq_any(chunk))
+            .select((
+                memberships::member_id,
+                role_mappings::role_slug,
+                role_mappings::priority,
+                role_mappings::group_id,
+                role_mappings::id,
+            ))
+            .load(c)?;
+        for (uid, slug, priority, group_id, mapping_id) in rows {
+            out.entry(uid).or_default().push(Grant {
+                slug,
+                priority,
+                group_id,
+                mapping_id,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn roles_of(n: &Map<String, Value>) -> Vec<String> {
+    n.get("roles")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Re-evaluate the roles of `user_ids` (members whose groups changed) and emit
+/// `dsync.user.updated` for those whose roles changed. Unless `force`d (a mapping was
+/// just removed), an organization without mappings costs one indexed lookup.
+pub(crate) fn recompute(
+    core: &Core,
+    c: &mut AnyConn,
+    dir: &DirectoryRow,
+    user_ids: &[String],
+    sink: &mut EventSink,
+    force: bool,
+) -> CoreResult<()> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    if !force {
+        let any: Option<String> = role_mappings::table
+            .filter(role_mappings::organization_id.eq(&dir.organization_id))
+            .select(role_mappings::id)
+            .first(c)
+            .optional()?;
+        if any.is_none() {
+            return Ok(());
+        }
+    }
+    let grants = grants_for(c, &dir.organization_id, user_ids)?;
+    let users: Vec<UserRow> = users::find_many(c, &dir.id, user_ids)?;
+    let keep = core.settings.inactive_users == InactivePolicy::Keep;
+    for u in users {
+        let old = du::user_normalized(&u);
+        let now_roles = grants
+            .get(&u.id)
+            .map(|g| order_roles(g))
+            .unwrap_or_default();
+        if roles_of(&old) == now_roles {
+            continue;
+        }
+        let mut new = old.clone();
+        new.remove("role");
+        new.remove("roles");
+        if let Some(first) = now_roles.first() {
+            new.insert("role".into(), json!({ "slug": first }));
+            new.insert(
+                "roles".into(),
+                Value::Array(now_roles.iter().map(|r| json!({ "slug": r })).collect()),
+            );
+        }
+        let prev = diff(&old, &new);
+        let now = clock::now();
+        let normalized = Value::Object(new).to_string();
+        diesel::update(directory_users::table.filter(directory_users::id.eq(&u.id)))
+            .set((
+                directory_users::normalized.eq(&normalized),
+                directory_users::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        let row = UserRow {
+            normalized,
+            updated_at: now,
+            ..u
+        };
+        if row.active || keep {
+            sink.emit(
+                events::USER_UPDATED,
+                with_previous(du::user_object(&row, &dir.organization_id), prev),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn members_of_group(c: &mut AnyConn, group_id: &str) -> CoreResult<Vec<String>> {
+    Ok(memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::member_type.eq("User"))
+        .select(memberships::member_id)
+        .load(c)?)
+}
+
+fn group_with_dir(
+    core: &Core,
+    organization_id: &str,
+    group_id: &str,
+) -> CoreResult<(GroupRow, DirectoryRow)> {
+    let mut conn = core.db.conn()?;
+    let g: GroupRow = directory_groups::table
+        .filter(directory_groups::id.eq(group_id))
+        .select(GroupRow::as_select())
+        .first(&mut conn)
+        .optional()?
+        .ok_or_else(|| CoreError::invalid_value(format!("group {group_id:?} does not exist")))?;
+    let d = super::admin::find_directory(&mut conn, &g.directory_id)?
+        .ok_or_else(|| CoreError::invalid_value(format!("group {group_id:?} does not exist")))?;
+    if d.organization_id != organization_id {
+        return Err(CoreError::invalid_value(format!(
+            "group {group_id:?} does not belong to organization {organization_id:?}"
+        )));
+    }
+    Ok((g, d))
+}
+
+pub fn create_mapping(
+    core: &Core,
+    organization_id: &str,
+    group_id: &str,
+    role_slug: &str,
+    priority: i32,
+) -> CoreResult<RoleMappingRow> {
+    let slug = check_slug(role_slug)?;
+    let (g, dir) = group_with_dir(core, organization_id, group_id)?;
+    let row = RoleMappingRow {
+        id: ids::new_id(ids::ROLE_MAPPING),
+        organization_id: organization_id.to_string(),
+        group_id: g.id.clone(),
+        role_slug: slug,
+        priority,
+        created_at: clock::now(),
+    };
+    let (core2, d, r) = (core.clone(), dir.clone(), row.clone());
+    core.write(&dir, move |c, sink| {
+        let dup: Option<String> = role_mappings::table
+            .filter(role_mappings::organization_id.eq(&r.organization_id))
+            .filter(role_mappings::group_id.eq(&r.group_id))
+            .filter(role_mappings::role_slug.eq(&r.role_slug))
+            .select(role_mappings::id)
+            .first(c)
+            .optional()?;
+        if dup.is_some() {
+            return Err(CoreError::Conflict {
+                scim_type: None,
+                detail: format!("group {} already grants role {:?}", r.group_id, r.role_slug),
+            });
+        }
+        diesel::insert_into(role_mappings::table)
+            .values(&r)
+            .execute(c)?;
+        let users = members_of_group(c, &r.group_id)?;
+        recompute(&core2, c, &d, &users, sink, false)
+    })?;
+    Ok(row)
+}
+
+pub fn list_mappings(core: &Core, organization_id: &str) -> CoreResult<Vec<RoleMappingRow>> {
+    let mut conn = core.db.conn()?;
+    Ok(role_mappings::table
+        .filter(role_mappings::organization_id.eq(organization_id))
+        .order((role_mappings::priority.desc(), role_mappings::id.asc()))
+        .select(RoleMappingRow::as_select())
+        .load(&mut conn)?)
+}
+
+pub fn delete_mapping(core: &Core, organization_id: &str, mapping_id: &str) -> CoreResult<()> {
+    let row: RoleMappingRow = {
+        let mut conn = core.db.conn()?;
+        role_mappings::table
+            .filter(role_mappings::id.eq(mapping_id))
+            .filter(role_mappings::organization_id.eq(organization_id))
+            .select(RoleMappingRow::as_select())
+            .first(&mut conn)
+            .optional()?
+            .ok_or_else(|| CoreError::not_found(format!("role mapping {mapping_id} not found")))?
+    };
+    let dir = match group_with_dir(core, organization_id, &row.group_id) {
+        Ok((_, d)) => d,
+        Err(_) => {
+            // the group is gone: nobody holds the role through it any more
+            let mut conn = core.db.conn()?;
+            diesel::delete(role_mappings::table.filter(role_mappings::id.eq(&row.id)))
+                .execute(&mut conn)?;
+            return Ok(());
+        }
+    };
+    let (core2, d) = (core.clone(), dir.clone());
+    core.write(&dir, move |c, sink| {
+        diesel::delete(role_mappings::table.filter(role_mappings::id.eq(&row.id))).execute(c)?;
+        let users = members_of_group(c, &row.group_id)?;
+        recompute(&core2, c, &d, &users, sink, true)
+    })
+}
+
+impl RoleMappingRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "object": "role_mapping",
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "group_id": self.group_id,
+            "role_slug": self.role_slug,
+            "priority": self.priority,
+            "created_at": clock::to_workos(self.created_at),
+        })
+    }
+}
+
+/// Which group (through which mapping) gave which role to a user.
+pub fn explain(core: &Core, user_id: &str) -> CoreResult<Value> {
+    let mut conn = core.db.conn()?;
+    let u: UserRow = directory_users::table
+        .filter(directory_users::id.eq(user_id))
+        .select(UserRow::as_select())
+        .first(&mut conn)
+        .optional()?
+        .ok_or_else(|| CoreError::not_found(format!("directory user {user_id} not found")))?;
+    let dir = super::admin::find_directory(&mut conn, &u.directory_id)?
+        .ok_or_else(|| CoreError::not_found(format!("directory user {user_id} not found")))?;
+    let grants = grants_for(&mut conn, &dir.organization_id, std::slice::from_ref(&u.id))?
+        .remove(&u.id)
+        .unwrap_or_default();
+    let order = order_roles(&grants);
+    let group_ids: Vec<String> = grants.iter().map(|g| g.group_id.clone()).collect();
+    let names: HashMap<String, String> = super::groups::find_many(&mut conn, &dir.id, &group_ids)?
+        .into_iter()
+        .map(|g| (g.id, g.display_name))
+        .collect();
+    let roles: Vec<Value> = order
+        .iter()
+        .map(|slug| {
+            let mut by: Vec<&Grant> = grants.iter().filter(|g| &g.slug == slug).collect();
+            by.sort_by(|a, b| {
+                b.priority
+                    .cmp(&a.priority)
+                    .then(a.group_id.cmp(&b.group_id))
+            });
+            json!({
+                "slug": slug,
+                "priority": by.first().map(|g| g.priority),
+                "granted_by": by.iter().map(|g| json!({
+                    "group_id": g.group_id,
+                    "group_name": names.get(&g.group_id),
+                    "role_mapping_id": g.mapping_id,
+                    "priority": g.priority,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "object": "role_explanation",
+        "directory_user_id": u.id,
+        "organization_id": dir.organization_id,
+        "role": order.first().map(|s| json!({"slug": s})),
+        "roles": roles,
+        "rule": "each mapped group a user belongs to grants its role; `role` is the granted role with the highest priority",
+    }))
+}

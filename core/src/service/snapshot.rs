@@ -1,0 +1,150 @@
+//! A consistent snapshot of a directory handed off to an exact event cursor
+//! (PRODUCT.md "Where we go beyond every peer" #2).
+//!
+//! Everything is read in one read transaction (REPEATABLE READ on PostgreSQL, a WAL
+//! read snapshot on SQLite): the directory's `last_seq`, the id of its event with that
+//! sequence (the cursor), then users, groups and memberships page by page. The state
+//! returned is exactly the state after event `cursor`, so a consumer loads it and
+//! continues with `GET /events?directory_id=…&after=cursor`, missing and doubling
+//! nothing. Items are handed to `emit` as they are read: memory stays bounded
+//! whatever the directory's size.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::directory_user as du;
+use super::{Core, InactivePolicy};
+use crate::clock;
+use crate::error::{CoreError, CoreResult};
+use crate::model::{DirectoryRow, GroupRow, UserRow};
+use crate::store::schema::{directories, directory_groups, directory_users, events, memberships};
+use crate::store::AnyConn;
+
+const PAGE: i64 = 1000;
+
+/// Stream a snapshot as JSON values: a header, the items, a trailer. `emit` returns
+/// false to stop early (the client went away).
+pub fn stream(
+    core: &Core,
+    directory_id: &str,
+    mut emit: impl FnMut(Value) -> bool,
+) -> CoreResult<()> {
+    let mut conn = core.db.conn()?;
+    let keep_inactive = core.settings.inactive_users == InactivePolicy::Keep;
+    let mut run = |c: &mut AnyConn| -> CoreResult<()> {
+        let dir: DirectoryRow = directories::table
+            .filter(directories::id.eq(directory_id))
+            .select(DirectoryRow::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| CoreError::not_found(format!("directory {directory_id} not found")))?;
+        let cursor: Option<String> = events::table
+            .filter(events::directory_id.eq(&dir.id))
+            .filter(events::seq.eq(dir.last_seq))
+            .select(events::id)
+            .first(c)
+            .optional()?;
+        let header = json!({
+            "object": "snapshot",
+            "directory_id": dir.id,
+            "organization_id": dir.organization_id,
+            "cursor": cursor,
+            "sequence": dir.last_seq,
+            "created_at": clock::to_workos(clock::now()),
+        });
+        if !emit(header) {
+            return Ok(());
+        }
+        let org = dir.organization_id.clone();
+        let (mut n_users, mut n_groups, mut n_members) = (0u64, 0u64, 0u64);
+        let mut after = String::new();
+        loop {
+            let rows: Vec<UserRow> = directory_users::table
+                .filter(directory_users::directory_id.eq(&dir.id))
+                .filter(directory_users::id.gt(&after))
+                .order(directory_users::id.asc())
+                .limit(PAGE)
+                .select(UserRow::as_select())
+                .load(c)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            for u in rows.iter().filter(|u| keep_inactive || u.active) {
+                n_users += 1;
+                if !emit(du::user_object(u, &org)) {
+                    return Ok(());
+                }
+            }
+        }
+        after.clear();
+        loop {
+            let rows: Vec<GroupRow> = directory_groups::table
+                .filter(directory_groups::directory_id.eq(&dir.id))
+                .filter(directory_groups::id.gt(&after))
+                .order(directory_groups::id.asc())
+                .limit(PAGE)
+                .select(GroupRow::as_select())
+                .load(c)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            for g in &rows {
+                n_groups += 1;
+                if !emit(du::group_object(g, &org)) {
+                    return Ok(());
+                }
+            }
+        }
+        let (mut ag, mut am) = (String::new(), String::new());
+        loop {
+            let rows: Vec<(String, String, String)> = memberships::table
+                .filter(memberships::directory_id.eq(&dir.id))
+                .filter(
+                    memberships::group_id.gt(&ag).or(memberships::group_id
+                        .eq(&ag)
+                        .and(memberships::member_id.gt(&am))),
+                )
+                .order((memberships::group_id.asc(), memberships::member_id.asc()))
+                .limit(PAGE)
+                .select((
+                    memberships::group_id,
+                    memberships::member_id,
+                    memberships::member_type,
+                ))
+                .load(c)?;
+            let Some(last) = rows.last() else { break };
+            ag = last.0.clone();
+            am = last.1.clone();
+            for (g, m, t) in &rows {
+                n_members += 1;
+                let item = if t == "Group" {
+                    json!({"object": "directory_group_membership", "group_id": g, "member_group_id": m})
+                } else {
+                    json!({"object": "directory_group_membership", "group_id": g, "user_id": m})
+                };
+                if !emit(item) {
+                    return Ok(());
+                }
+            }
+        }
+        emit(json!({
+            "object": "snapshot_end",
+            "directory_id": dir.id,
+            "cursor": cursor,
+            "sequence": dir.last_seq,
+            "users": n_users,
+            "groups": n_groups,
+            "memberships": n_members,
+        }));
+        Ok(())
+    };
+    match &mut *conn {
+        AnyConn::Pg(_) => {
+            // one consistent snapshot for every page
+            diesel::Connection::transaction(&mut *conn, |c| {
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(c)?;
+                run(c)
+            })
+        }
+        AnyConn::Sqlite(_) => diesel::Connection::transaction(&mut *conn, |c| run(c)),
+    }
+}
