@@ -102,8 +102,7 @@ fn init_tracing(cfg: &Config) {
 }
 
 fn open_core(cfg: &Config, bus: Bus) -> anyhow::Result<Core> {
-    let db =
-        Db::connect(&cfg.database_url, cfg.db_pool_size).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = Db::connect_oneshot(&cfg.database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
     db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Core::new(db, bus, cfg.settings()))
 }
@@ -115,7 +114,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => server::serve(cfg),
         Command::Migrate => {
-            let db = Db::connect(&cfg.database_url, 1).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let db = Db::connect_oneshot(&cfg.database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
             let applied = db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", json!({"applied": applied}));
             Ok(())

@@ -85,6 +85,20 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         });
     }
+    // SQLite: checkpoint the WAL off the request path
+    if core.db.dialect() == scimgate_core::store::Dialect::Sqlite {
+        let db = core.db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let d = db.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d.checkpoint()).await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
+    }
     let config = Arc::new(cfg.clone());
     let metrics = Arc::new(Metrics::default());
     let state = web::Data::new(AppState {

@@ -135,7 +135,8 @@ impl TestDatabase {
     /// A migrated pool on this database.
     #[allow(clippy::expect_used)]
     pub fn db(&self) -> Db {
-        let db = Db::connect(&self.url, 8).expect("connect test database");
+        // no idle reserve: nothing may still be connecting when the test process exits
+        let db = Db::connect_with(&self.url, 8, 0).expect("connect test database");
         db.migrate().expect("migrate test database");
         db
     }

@@ -137,12 +137,24 @@ impl Core {
         let committed = conn.transaction(|c| {
             store::lock_directory(c, &dir.id)?;
             let mut all = EventSink::new();
+            // a batch of one needs no savepoint: its error rolls back the transaction
+            let single = jobs.len() == 1;
             for j in jobs.iter_mut() {
                 let mut sink = EventSink::new();
                 let r = match j.job.take() {
+                    Some(job) if single => job(c, &mut sink),
                     Some(job) => c.transaction(|c| job(c, &mut sink)),
                     None => Err(crate::error::CoreError::internal("job already taken")),
                 };
+                if single {
+                    // propagate so the transaction rolls back; answered below
+                    if let Err(e) = r {
+                        return Err(e);
+                    }
+                    all.extend(sink);
+                    results.push(Ok(()));
+                    continue;
+                }
                 if r.is_ok() {
                     all.extend(sink);
                 }
@@ -163,6 +175,14 @@ impl Core {
                     });
                 }
                 jobs.into_iter().zip(results).collect()
+            }
+            Err(e) if jobs.len() == 1 && results.is_empty() => {
+                // the single job failed: its own error, nothing was applied
+                let mut out = Vec::with_capacity(1);
+                if let Some(j) = jobs.pop() {
+                    out.push((j, Err(e)));
+                }
+                out
             }
             Err(e) => {
                 tracing::error!(error = %e, directory_id = %dir.id, "write batch failed to commit");

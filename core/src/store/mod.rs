@@ -96,7 +96,8 @@ impl ManageConnection for AnyManager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 c.batch_execute(
                     "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; \
-                     PRAGMA foreign_keys=ON; PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;",
+                     PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY; \
+                     PRAGMA wal_autocheckpoint=8192;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConn::Sqlite(c))
@@ -140,6 +141,17 @@ impl Db {
     /// Open a pool for `url` (`sqlite://path` or `postgres://…`). For SQLite the parent
     /// directory of the file is created.
     pub fn connect(url: &str, max_size: u32) -> CoreResult<Db> {
+        Self::connect_with(url, max_size, 1)
+    }
+
+    /// A pool that keeps no idle connection in reserve: for one-shot commands, so no
+    /// background thread is still opening a connection when the process exits (libpq
+    /// and OpenSSL tear down at exit; a connect racing with that can crash).
+    pub fn connect_oneshot(url: &str) -> CoreResult<Db> {
+        Self::connect_with(url, 2, 0)
+    }
+
+    pub fn connect_with(url: &str, max_size: u32, min_idle: u32) -> CoreResult<Db> {
         let dialect = dialect_of_url(url)?;
         if dialect == Dialect::Sqlite {
             let path = std::path::Path::new(sqlite_path(url));
@@ -160,7 +172,7 @@ impl Db {
         };
         let pool = r2d2::Pool::builder()
             .max_size(max_size.max(1))
-            .min_idle(Some(1))
+            .min_idle(Some(min_idle.min(max_size.max(1))))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| CoreError::Pool(format!("cannot connect to {}: {e}", redact_url(url))))?;
@@ -197,6 +209,17 @@ impl Db {
     pub fn migrate(&self) -> CoreResult<Vec<String>> {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
+    }
+
+    /// SQLite: copy the WAL back into the database file (PASSIVE: never blocks
+    /// writers). `serve` calls it every second so that the automatic checkpoint (every
+    /// 8192 pages) rarely lands on a request. A no-op on PostgreSQL.
+    pub fn checkpoint(&self) -> CoreResult<()> {
+        if self.dialect == Dialect::Sqlite {
+            let mut c = self.conn()?;
+            c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")?;
+        }
+        Ok(())
     }
 
     /// Returns true when the database answers.
