@@ -433,3 +433,65 @@ fn a_late_committing_lower_id_is_not_skipped() {
         "A first (it took its place first), then B; nothing skipped"
     );
 }
+
+/// Concurrent writes to one directory are combined into batches; a failing write
+/// (here: a duplicate userName) must fail alone, its batch-mates commit, and no event
+/// is recorded for it.
+#[test]
+fn a_failing_write_in_a_combined_batch_fails_alone() {
+    let t = TestDatabase::new();
+    let core = core_on(&t);
+    let org = admin::create_organization(&core, "Org", &[]).unwrap();
+    let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
+        .unwrap()
+        .directory;
+    let threads: Vec<_> = (0..8)
+        .map(|w| {
+            let core = core.clone();
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                let mut conflicts = 0;
+                for i in 0..40 {
+                    // every name is attempted by two threads
+                    let name = format!("u{}-{i}@x.test", w / 2);
+                    match users::create(&core, &dir, user_body(&name)) {
+                        Ok(_) => ok += 1,
+                        Err(scimgate_core::CoreError::Conflict { .. }) => conflicts += 1,
+                        Err(e) => panic!("unexpected error: {e}"),
+                    }
+                }
+                (ok, conflicts)
+            })
+        })
+        .collect();
+    let (mut ok, mut conflicts) = (0, 0);
+    for h in threads {
+        let (o, c) = h.join().unwrap();
+        ok += o;
+        conflicts += c;
+    }
+    assert_eq!(ok, 4 * 40, "each name created exactly once");
+    assert_eq!(conflicts, 4 * 40, "the other attempt got 409");
+    let mut conn = core.db.conn().unwrap();
+    let n_users: i64 = directory_users::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    let n_created: i64 = events::table
+        .filter(events::event.eq("dsync.user.created"))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!((n_users, n_created), (160, 160));
+    let attrs: i64 = user_attrs::table.count().get_result(&mut conn).unwrap();
+    assert!(attrs > 0);
+    let orphans: i64 = user_attrs::table
+        .filter(diesel::dsl::not(
+            user_attrs::user_id.eq_any(directory_users::table.select(directory_users::id)),
+        ))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(orphans, 0, "a failed write left index rows behind");
+}

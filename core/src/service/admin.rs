@@ -206,8 +206,8 @@ pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
     let data = dir.to_event_json(org.as_ref(), false);
     let d = dir.clone();
     let removed = core.write(&dir, move |c, sink| {
-        let dir = d;
-        sink.emit(events::DIRECTORY_DELETED, data);
+        let dir = &d;
+        sink.emit(events::DIRECTORY_DELETED, data.clone());
         // children first: the explicit deletes keep SQLite and PostgreSQL alike
         let users_q = directory_users::table.filter(directory_users::directory_id.eq(&dir.id));
         diesel::delete(user_attrs::table.filter(user_attrs::directory_id.eq(&dir.id)))
@@ -273,7 +273,7 @@ pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(
         diesel::insert_into(directory_tokens::table)
             .values(&r)
             .execute(c)?;
-        sink.emit(events::TOKEN_CREATED, ev);
+        sink.emit(events::TOKEN_CREATED, ev.clone());
         Ok(())
     })?;
     Ok((row, secret))

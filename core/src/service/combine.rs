@@ -16,7 +16,8 @@ use crate::events::EventSink;
 use crate::model::DirectoryRow;
 use crate::store::AnyConn;
 
-pub type Job = Box<dyn FnOnce(&mut AnyConn, &mut EventSink) -> CoreResult<()> + Send + 'static>;
+/// A write; it may run twice (see `Core::commit_batch`), so it must be re-runnable.
+pub type Job = Arc<dyn Fn(&mut AnyConn, &mut EventSink) -> CoreResult<()> + Send + Sync + 'static>;
 
 const MAX_BATCH: usize = 128;
 
@@ -26,7 +27,7 @@ enum Signal {
 }
 
 pub struct Pending {
-    pub job: Option<Job>,
+    pub job: Job,
     tx: SyncSender<Signal>,
 }
 
@@ -61,7 +62,7 @@ impl Combiner {
         let (tx, rx): (SyncSender<Signal>, Receiver<Signal>) = sync_channel(1);
         let lead = {
             let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            g.pending.push(Pending { job: Some(job), tx });
+            g.pending.push(Pending { job, tx });
             if g.busy {
                 false
             } else {

@@ -394,7 +394,7 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
     };
     let (core2, d, r) = (core.clone(), dir.clone(), row.clone());
     core.write(dir, move |c, sink| {
-        let (core, dir, row) = (&core2, &d, r);
+        let (core, dir, row) = (&core2, &d, r.clone());
         diesel::insert_into(directory_groups::table)
             .values(&row)
             .execute(c)?;
@@ -582,7 +582,7 @@ pub fn replace(
 ) -> CoreResult<GroupRow> {
     check_body_id(&body, id)?;
     let canon = canonical_body(dir, body)?;
-    let mut doc = canon.doc;
+    let doc = canon.doc;
     display_name_of(&doc)?;
     let (core2, d, id, if_match) = (
         core.clone(),
@@ -592,6 +592,7 @@ pub fn replace(
     );
     core.write(dir, move |c, sink| {
         let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
+        let mut doc = doc.clone();
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         if !doc.contains_key("externalId") {
@@ -608,7 +609,7 @@ pub fn replace(
             changed: false,
             touched: Vec::new(),
         };
-        if let Some(ms) = canon.members {
+        if let Some(ms) = canon.members.clone() {
             ctx.apply(c, sink, MemberOp::Replace(ms))?;
         }
         bump_if_members_changed(c, sink, ctx)

@@ -100,11 +100,11 @@ impl Core {
     pub fn write<T: Send + 'static>(
         &self,
         dir: &DirectoryRow,
-        f: impl FnOnce(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + 'static,
+        f: impl Fn(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + Sync + 'static,
     ) -> CoreResult<T> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
-        let job: combine::Job = Box::new(move |c: &mut AnyConn, sink: &mut EventSink| {
+        let job: combine::Job = Arc::new(move |c: &mut AnyConn, sink: &mut EventSink| {
             let v = f(c, sink)?;
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
@@ -114,6 +114,10 @@ impl Core {
         v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
     }
 
+    /// Commit a batch of writes of one directory. First optimistically, all jobs in
+    /// one transaction without savepoints (one round trip less per write); if any job
+    /// fails, that attempt is rolled back whole and the batch runs again with a
+    /// savepoint per job, so exactly the failing writes fail. Jobs are re-runnable.
     pub(crate) fn commit_batch(
         &self,
         dir: &DirectoryRow,
@@ -132,37 +136,47 @@ impl Core {
                     .collect();
             }
         };
-        let mut results: Vec<CoreResult<()>> = Vec::with_capacity(jobs.len());
-        let mut jobs = jobs;
-        let committed = conn.transaction(|c| {
+        // attempt 1: no savepoints
+        let mut first_error: Option<crate::error::CoreError> = None;
+        let optimistic = conn.transaction(|c| {
             store::lock_directory(c, &dir.id)?;
             let mut all = EventSink::new();
-            // a batch of one needs no savepoint: its error rolls back the transaction
-            let single = jobs.len() == 1;
-            for j in jobs.iter_mut() {
+            for j in &jobs {
                 let mut sink = EventSink::new();
-                let r = match j.job.take() {
-                    Some(job) if single => job(c, &mut sink),
-                    Some(job) => c.transaction(|c| job(c, &mut sink)),
-                    None => Err(crate::error::CoreError::internal("job already taken")),
-                };
-                if single {
-                    // propagate so the transaction rolls back; answered below
-                    if let Err(e) = r {
-                        return Err(e);
-                    }
-                    all.extend(sink);
-                    results.push(Ok(()));
-                    continue;
-                }
-                if r.is_ok() {
-                    all.extend(sink);
-                }
-                results.push(r);
+                (j.job)(c, &mut sink)?;
+                all.extend(sink);
             }
-            let appended = events::append(c, &dir.id, &dir.organization_id, all)?;
-            Ok::<_, crate::error::CoreError>(appended)
+            events::append(c, &dir.id, &dir.organization_id, all)
         });
+        let (committed, results) = match optimistic {
+            Ok(appended) => (
+                Ok(appended),
+                jobs.iter().map(|_| Ok(())).collect::<Vec<_>>(),
+            ),
+            Err(e) if batch == 1 => {
+                first_error = Some(e);
+                (Err(None), Vec::new())
+            }
+            Err(_) => {
+                // attempt 2: a savepoint per job
+                let mut results: Vec<CoreResult<()>> = Vec::with_capacity(batch);
+                let r = conn.transaction(|c| {
+                    results.clear();
+                    store::lock_directory(c, &dir.id)?;
+                    let mut all = EventSink::new();
+                    for j in &jobs {
+                        let mut sink = EventSink::new();
+                        let r = c.transaction(|c| (j.job)(c, &mut sink));
+                        if r.is_ok() {
+                            all.extend(sink);
+                        }
+                        results.push(r);
+                    }
+                    events::append(c, &dir.id, &dir.organization_id, all)
+                });
+                (r.map_err(Some), results)
+            }
+        };
         match committed {
             Ok(appended) => {
                 tracing::debug!(directory_id = %dir.id, batch, events = appended.count,
@@ -176,15 +190,14 @@ impl Core {
                 }
                 jobs.into_iter().zip(results).collect()
             }
-            Err(e) if jobs.len() == 1 && results.is_empty() => {
-                // the single job failed: its own error, nothing was applied
-                let mut out = Vec::with_capacity(1);
-                if let Some(j) = jobs.pop() {
-                    out.push((j, Err(e)));
-                }
-                out
+            Err(None) => {
+                // a batch of one that failed: its own error, nothing applied
+                let e = first_error
+                    .unwrap_or_else(|| crate::error::CoreError::internal("write failed"));
+                let mut jobs = jobs;
+                jobs.pop().map(|j| vec![(j, Err(e))]).unwrap_or_default()
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 tracing::error!(error = %e, directory_id = %dir.id, "write batch failed to commit");
                 let msg = e.to_string();
                 jobs.into_iter()

@@ -86,11 +86,10 @@ fn email_ci(n: &Map<String, Value>) -> Option<String> {
         .map(str::to_lowercase)
 }
 
-fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
+/// The multi-row INSERTs of a user's index rows (≤ 400 rows each).
+fn index_inserts(rows: &[AttrRow]) -> Vec<Sql> {
+    let mut out = Vec::new();
     for chunk in rows.chunks(400) {
-        if chunk.is_empty() {
-            continue;
-        }
         let mut q = Sql::raw(
             "INSERT INTO user_attrs (user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci) VALUES ",
         );
@@ -128,7 +127,71 @@ fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
             };
             q.push(")");
         }
+        out.push(q);
+    }
+    out
+}
+
+fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
+    for q in index_inserts(rows) {
         q.execute(c)?;
+    }
+    Ok(())
+}
+
+/// Insert a new user and its index rows. On PostgreSQL both go in one statement (a
+/// data-modifying CTE): one round trip per created user.
+fn insert_user(c: &mut AnyConn, row: &UserRow, attrs: &[AttrRow]) -> CoreResult<()> {
+    let mut q = Sql::raw(
+        "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, external_id, active, email_ci, \
+         state, version, scim, normalized, created_at, updated_at) VALUES (",
+    );
+    q.text(row.id.clone())
+        .push(", ")
+        .text(row.directory_id.clone())
+        .push(", ");
+    q.text(row.user_name.clone())
+        .push(", ")
+        .text(row.user_name_ci.clone())
+        .push(", ");
+    match &row.external_id {
+        Some(x) => q.text(x.clone()),
+        None => q.push("NULL"),
+    };
+    q.push(", ").bind(Bind::Bool(row.active)).push(", ");
+    match &row.email_ci {
+        Some(x) => q.text(x.clone()),
+        None => q.push("NULL"),
+    };
+    q.push(", ")
+        .text(row.state.clone())
+        .push(", ")
+        .bind(Bind::BigInt(row.version));
+    q.push(", ")
+        .text(row.scim.clone())
+        .push(", ")
+        .text(row.normalized.clone());
+    q.push(", ")
+        .bind(Bind::Timestamp(row.created_at))
+        .push(", ")
+        .bind(Bind::Timestamp(row.updated_at))
+        .push(")");
+    let mut inserts = index_inserts(attrs).into_iter();
+    match (c.dialect(), inserts.next()) {
+        (crate::store::Dialect::Pg, Some(first)) => {
+            let mut w = Sql::raw("WITH u AS (");
+            w.append(q).push(") ").append(first);
+            w.execute(c)?;
+        }
+        (_, first) => {
+            q.execute(c)?;
+            if let Some(f) = first {
+                f.execute(c)?;
+            }
+        }
+    }
+    for rest in inserts {
+        rest.execute(c)?;
     }
     Ok(())
 }
@@ -212,11 +275,7 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
     core.write(dir, move |c, sink| {
         let (dir, row) = (&d, &r);
         // the unique index (directory_id, user_name_ci) decides: one round trip less
-        diesel::insert_into(directory_users::table)
-            .values(row)
-            .execute(c)
-            .map_err(|e| map_unique(e.into(), &user_name))?;
-        write_index(c, &attrs)?;
+        insert_user(c, row, &attrs).map_err(|e| map_unique(e, &user_name))?;
         // Under the delete-inactive policy a user created inactive does not exist for the vendor.
         if active || policy == InactivePolicy::Keep {
             sink.emit(
@@ -555,7 +614,7 @@ pub fn replace(
     if_match: Option<&str>,
 ) -> CoreResult<UserRow> {
     check_body_id(&body, id)?;
-    let mut doc = canonical_body(dir, body)?;
+    let doc = canonical_body(dir, body)?;
     user_name_of(&doc)?;
     let (core2, d, id, if_match) = (
         core.clone(),
@@ -565,6 +624,7 @@ pub fn replace(
     );
     core.write(dir, move |c, sink| {
         let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
+        let mut doc = doc.clone();
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
         check_if_match(&old, if_match)?;
         let old_doc = du::user_doc(&old);
