@@ -474,7 +474,7 @@ impl Translator {
                 } else {
                     (IndexCol::Value, key)
                 };
-                self.index_exists(&key, None, |t, s| {
+                self.index_exists(&key, |t, s| {
                     t.index_cond(s, col_kind, case_exact, ty, path, op, value)
                 })
             }
@@ -486,29 +486,17 @@ impl Translator {
     fn index_exists(
         &self,
         key: &str,
-        elem_of: Option<&str>,
         cond: impl FnOnce(&Self, &mut Sql) -> CoreResult<()>,
     ) -> CoreResult<Sql> {
         if self.kind != ResourceKind::User {
             return Err(CoreError::invalid_filter("attribute cannot be filtered"));
         }
         let mut s = Sql::new();
-        match elem_of {
-            None => {
-                s.push("r.id IN (SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
-                    .text(self.directory_id.clone())
-                    .push(" AND a.attr = ")
-                    .text(key.to_string())
-                    .push(" AND ");
-            }
-            Some(outer) => {
-                s.push(format!(
-                    "EXISTS (SELECT 1 FROM user_attrs b WHERE b.user_id = {outer}.user_id AND b.elem = {outer}.elem AND b.attr = "
-                ))
-                .text(key.to_string())
-                .push(" AND ");
-            }
-        }
+        s.push("r.id IN (SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
+            .text(self.directory_id.clone())
+            .push(" AND a.attr = ")
+            .text(key.to_string())
+            .push(" AND ");
         cond(self, &mut s)?;
         s.push(")");
         Ok(s)

@@ -90,7 +90,8 @@ fn grants_for(
     Ok(out)
 }
 
-fn roles_of(n: &Map<String, Value>) -> Vec<String> {
+/// The role slugs a normalized user carries, in order.
+pub(crate) fn roles_of(n: &Map<String, Value>) -> Vec<String> {
     n.get("roles")
         .and_then(Value::as_array)
         .map(|a| {

@@ -517,15 +517,7 @@ fn update_user(
         return Ok(old.clone());
     }
     let old_norm = du::user_normalized(old);
-    let roles: Vec<String> = old_norm
-        .get("roles")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let roles = super::roles::roles_of(&old_norm);
     let new_norm = normalize_user(dir, &doc, &roles);
     let prev = diff(&old_norm, &new_norm);
     let now = clock::now();
@@ -754,15 +746,7 @@ pub(crate) fn renormalize_all(
         after = last.id.clone();
         for u in rows {
             let old = du::user_normalized(&u);
-            let roles: Vec<String> = old
-                .get("roles")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let roles = super::roles::roles_of(&old);
             let new = normalize_user(dir, &du::user_doc(&u), &roles);
             let prev = diff(&old, &new);
             if prev.is_empty() {
