@@ -37,7 +37,6 @@ class Round:
     """One round: directories, shared groups, the expected events, and the failures found."""
 
     def __init__(self, apis, n_dirs, groups_per_dir=2):
-        self.apis = apis
         self.problems = []
         self.lock = threading.Lock()
         self.baseline = apis[0].last_event_id()
@@ -127,9 +126,9 @@ def reader(rnd, apis, out, done, wait, directory_id=None, limit=25):
     cursor = None if directory_id else rnd.baseline
     n = 0
     while True:
-        if not done.is_set():
-            rnd.reads_during_writes += 1
         finished = done.is_set()
+        if not finished:
+            rnd.reads_during_writes += 1
         params = {"after": cursor, "order": "asc", "limit": limit, "directory_id": directory_id}
         if wait and not finished:
             params["wait"] = wait
@@ -289,11 +288,21 @@ def main():
                 if number > 1 and time.monotonic() - started > args.time_budget:
                     lib.log(f"time budget of {args.time_budget:.0f} s spent: {variant} stops after {number - 1} rounds")
                     break
-                results.append(run_round(apis, args, variant, number))
-        for s in (a, b):
-            if s.proc.poll() is not None:
-                lib.log(f"instance {s.url} exited with {s.proc.returncode}:\n{s.log_tail()}")
-                results.append(False)
+                try:
+                    results.append(run_round(apis, args, variant, number))
+                except Exception as e:  # setup or final read failed: report it with the instances' state
+                    lib.log(f"FAIL  {variant} round {number}: {type(e).__name__}: {e}")
+                    results.append(False)
+                dead = [s for s in (a, b) if s.proc.poll() is not None]
+                for s in dead:
+                    # a negative code is the signal that ended it (-9 SIGKILL, -11 SIGSEGV, -15 SIGTERM)
+                    lib.log(f"instance {s.url} exited with {s.proc.returncode}; its log ends:\n{s.log_tail()}")
+                if dead:
+                    results.append(False)
+                    break
+            else:
+                continue
+            break
     print(f"{results.count(True)} passed, {results.count(False)} failed")
     sys.exit(0 if all(results) else 1)
 

@@ -12,8 +12,6 @@ Prints replay.py's output per trace, then one line per backend, and ends with 'N
 
 import argparse
 import json
-import re
-import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +19,6 @@ from pathlib import Path
 import lib
 
 REPLAY = lib.SHARED / "conformance" / "replay.py"
-TOTALS_RE = re.compile(r"^(\d+) passed, (\d+) failed$")
 
 
 def replay(server, trace):
@@ -31,16 +28,7 @@ def replay(server, trace):
     directory = api.new_directory(f"conformance {idp}", lib.DIRECTORY_TYPES.get(idp, "generic scim v2.0"))
     cmd = [sys.executable, str(REPLAY), "--base", directory["scim_url"], "--token", directory["bearer_token"],
            "--api", server.url, "--api-key", server.api_key, "--directory-id", directory["id"], str(trace)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    print(out.stdout, end="", flush=True)
-    if out.stderr:
-        print(out.stderr, end="", file=sys.stderr, flush=True)
-    last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
-    m = TOTALS_RE.match(last)
-    if not m:
-        return 0, 1  # replay.py crashed: count it as a failed check
-    passed, failed = int(m.group(1)), int(m.group(2))
-    return passed, failed + (1 if out.returncode and not failed else 0)
+    return lib.run_counted(cmd, timeout=300)
 
 
 def run_backend(backend, traces):

@@ -1,25 +1,26 @@
 """Shared helpers for scimgate's out-of-process tests (stdlib only).
 
 - paths: the repository, ../shared beside it, the release binary
-- http(): one JSON request with urllib
+- http_request(): one JSON request on a per-thread keep-alive connection
 - PgDatabase: a fresh PostgreSQL database per run, dropped afterwards
 - Server: a `scimgate serve` process on a free port, ready when /readyz answers 200
 - Api: the vendor API (organizations, directories, events) with an API key
 - Scim: a directory's SCIM endpoint with its bearer token
 """
 
+import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,8 +58,28 @@ def log(*parts):
     print(*parts, flush=True)
 
 
-def http(method, url, body=None, token=None, timeout=30, content_type="application/json"):
-    """One request; returns (status, parsed JSON or None, text). Status 0 = no connection."""
+# One keep-alive connection per thread and server: the concurrency test makes tens of thousands
+# of requests, and a new TCP connection for each would exhaust loopback ports (TIME_WAIT).
+_connections = threading.local()
+
+
+def _connection(netloc, timeout):
+    pool = _connections.__dict__.setdefault("pool", {})
+    conn = pool.get(netloc)
+    if conn is None:
+        conn = pool[netloc] = http.client.HTTPConnection(netloc, timeout=timeout)
+    conn.timeout = timeout
+    if conn.sock is not None:
+        conn.sock.settimeout(timeout)
+    return conn
+
+
+def http_request(method, url, body=None, token=None, timeout=30, content_type="application/json"):
+    """One request; returns (status, parsed JSON or None, text). Status 0 = no connection.
+    A request on a kept-alive connection that the server had closed is sent again once on a new
+    connection (the server never saw it); any other transport error is returned as status 0."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     headers = {"Accept": "application/json"}
     data = None
     if body is not None:
@@ -66,14 +87,23 @@ def http(method, url, body=None, token=None, timeout=30, content_type="applicati
         headers["Content-Type"] = content_type
     if token:
         headers["Authorization"] = "Bearer " + token
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+    for attempt in (1, 2):
+        conn = _connection(parts.netloc, timeout)
+        reused = conn.sock is not None
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
             status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    except (urllib.error.URLError, OSError) as e:
-        return 0, None, f"{type(e).__name__}: {e}"
+            if resp.will_close:
+                conn.close()
+            break
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+            conn.close()
+            if not (reused and attempt == 1):
+                return 0, None, f"{type(e).__name__}: {e}"
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            return 0, None, f"{type(e).__name__}: {e}"
     text = raw.decode("utf-8", "replace")
     try:
         parsed = json.loads(text) if text.strip() else None
@@ -88,6 +118,24 @@ def expect(status, parsed, text, want, what):
     if status not in wants:
         raise RuntimeError(f"{what}: HTTP {status} (want {want}): {text[:500]}")
     return parsed
+
+
+TOTALS_RE = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def run_counted(cmd, env=None, timeout=600):
+    """Run a script that ends with 'N passed, N failed', echoing its output; returns
+    (passed, failed). A crash, or a non-zero exit with no failure counted, counts as one failure."""
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    print(out.stdout, end="", flush=True)
+    print(out.stderr, end="", file=sys.stderr, flush=True)
+    lines = out.stdout.strip().splitlines()
+    m = TOTALS_RE.match(lines[-1]) if lines else None
+    if not m:
+        log(f"{cmd[1] if len(cmd) > 1 else cmd[0]}: no 'N passed, N failed' line (exit {out.returncode})")
+        return 0, 1
+    passed, failed = int(m.group(1)), int(m.group(2))
+    return passed, failed + (1 if out.returncode and not failed else 0)
 
 
 def free_port():
@@ -122,7 +170,7 @@ class PgDatabase:
 class Server:
     """A `scimgate serve` process. Use as a context manager; stop() ends it with SIGTERM."""
 
-    def __init__(self, database_url, api_key, redis_url=None, name="scimgate", extra_env=None):
+    def __init__(self, database_url, api_key, redis_url=None, name="scimgate"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -137,7 +185,6 @@ class Server:
             "SCIMGATE_BOOTSTRAP_API_KEY": api_key,
             "SCIMGATE_DATA_DIR": str(self.data_dir),
             "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
-            **(extra_env or {}),
         }
         if redis_url:
             self.env["SCIMGATE_REDIS_URL"] = redis_url
@@ -156,7 +203,7 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"scimgate exited with {self.proc.returncode}:\n{self.log_tail()}")
-            status, _, _ = http("GET", self.url + "/readyz", timeout=2)
+            status, _, _ = http_request("GET", self.url + "/readyz", timeout=2)
             if status == 200:
                 return self
             time.sleep(0.1)
@@ -165,15 +212,16 @@ class Server:
 
     def stop(self, timeout=20):
         """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds. Returns the exit code."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log(f"scimgate on port {self.port} ignored SIGTERM for {timeout}s; killing it")
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"scimgate on port {self.port} ignored SIGTERM for {timeout}s; killing it")
+                self.proc.kill()
+                self.proc.wait()
         self._log.close()
         return self.proc.returncode
 
@@ -186,8 +234,11 @@ class Server:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *_):
+        code = self.stop()
+        # a crash on shutdown is a bug too (unless the test is already failing for another reason)
+        if exc_type is None and code not in (0, None):
+            raise RuntimeError(f"scimgate on port {self.port} exited with {code} after SIGTERM:\n{self.log_tail()}")
 
 
 class Api:
@@ -201,7 +252,7 @@ class Api:
         url = self.base + path
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)
-        return expect(*http(method, url, body, self.key, timeout), want, f"{method} {path}")
+        return expect(*http_request(method, url, body, self.key, timeout), want, f"{method} {path}")
 
     def create_organization(self, name):
         return self.call("POST", "/organizations", {"name": name}, want=(200, 201))
@@ -242,7 +293,7 @@ class Scim:
         self.token = token
 
     def call(self, method, path, body=None, want=200):
-        return expect(*http(method, self.base + path, body, self.token, content_type="application/scim+json"),
+        return expect(*http_request(method, self.base + path, body, self.token, content_type="application/scim+json"),
                       want, f"SCIM {method} {path}")
 
     def create_user(self, user_name, given, family, active=True, external_id=None):

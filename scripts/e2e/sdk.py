@@ -2,7 +2,8 @@
 """The official WorkOS SDKs as real clients of scimgate (issue 3).
 
 Starts scimgate on a fresh PostgreSQL database with Redis, creates data over SCIM (two
-organizations, three directories, users, groups, memberships, a deactivation and a deletion),
+organizations, three directories, users, groups, memberships, a deactivation and a deletion; then
+a token rotation and a directory deleted through the vendor API),
 writes what it created to a fixture file, then runs
   - sdk_python.py      (PyPI `workos`, pinned in requirements.txt) and
   - node/sdk.mjs       (npm `@workos-inc/node`, pinned in node/package.json)
@@ -15,15 +16,13 @@ Ends with 'N passed, N failed' summed over both SDKs. Exits non-zero on any fail
 import argparse
 import json
 import os
-import re
-import subprocess
+import secrets
 import sys
 from pathlib import Path
 
 import lib
 
 HERE = Path(__file__).resolve().parent
-TOTALS_RE = re.compile(r"^(\d+) passed, (\d+) failed$")
 
 
 def populate(api):
@@ -33,7 +32,7 @@ def populate(api):
         "A": {"A1": "okta scim v2.0", "A2": "azure scim v2.0"},
         "B": {"B1": "generic scim v2.0"},
     }
-    tag = lib.secrets.token_hex(3)
+    tag = secrets.token_hex(3)
     for org_key, dirs in layout.items():
         org = api.create_organization(f"SDK org {org_key} {tag}")
         fx["organizations"][org_key] = org["id"]
@@ -64,12 +63,22 @@ def populate(api):
                 for m in members:
                     fx["users"][m]["groups"].append(gkey)
             if dkey == "A1":
-                # a deactivation (user 5) and a deletion (user 6, after joining and leaving g2)
+                # a deactivation (user 5) and a deletion (user 6, a member of g2 when deleted)
                 scim.deactivate_user(fx["users"]["A1.u5"]["id"])
                 fx["users"]["A1.u5"]["state"] = "inactive"
                 scim.add_members(fx["groups"]["A1.g2"]["id"], [fx["users"]["A1.u6"]["id"]])
                 scim.delete("Users", fx["users"]["A1.u6"]["id"])
                 fx["users"]["A1.u6"]["deleted"] = True
+    # directory-level events: a token rotation on A1, and a directory B2 that is activated then deleted
+    a1 = fx["directories"]["A1"]["id"]
+    token = api.call("POST", f"/directories/{a1}/tokens", {"name": "rotation"}, want=(200, 201))
+    api.call("DELETE", f"/directories/{a1}/tokens/{token['id']}", want=(200, 202, 204))
+    b2 = api.create_directory(fx["organizations"]["B"], "generic scim v2.0", "SDK directory B2 (deleted)")
+    u = lib.Scim(b2["scim_url"], b2["bearer_token"]).create_user(f"b2.{tag}@example.com", "B", "Two")
+    fx["users"]["B2.u1"] = {"id": u["id"], "directory": "B2", "email": f"b2.{tag}@example.com", "first_name": "B",
+                            "last_name": "Two", "state": "active", "groups": [], "deleted": True}
+    api.call("DELETE", f"/directories/{b2['id']}", want=(200, 202, 204))
+    fx["deleted_directory"] = b2["id"]
     # the reference event stream, read with plain HTTP: the SDKs must list the same ids
     fx["events"] = [{"id": e["id"], "event": e["event"], "organization_id": e.get("organization_id"),
                      "directory_id": e.get("directory_id"), "data_id": (e.get("data") or {}).get("id"),
@@ -77,20 +86,6 @@ def populate(api):
                      "group_id": ((e.get("data") or {}).get("group") or {}).get("id")}
                     for e in api.all_events()]
     return fx
-
-
-def run_client(name, cmd, env):
-    lib.log(f"\n### {name}: {' '.join(cmd)}")
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    print(out.stdout, end="", flush=True)
-    print(out.stderr, end="", file=sys.stderr, flush=True)
-    last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
-    m = TOTALS_RE.match(last)
-    if not m:
-        lib.log(f"{name}: no summary line (exit {out.returncode})")
-        return 0, 1
-    passed, failed = int(m.group(1)), int(m.group(2))
-    return passed, failed + (1 if out.returncode and not failed else 0)
 
 
 def main():
@@ -113,7 +108,8 @@ def main():
         env = {**os.environ, "SCIMGATE_URL": server.url, "SCIMGATE_API_KEY": server.api_key,
                "SCIMGATE_FIXTURE": str(fixture_path)}
         for name, cmd in clients.items():
-            totals[name] = run_client(name, cmd, env)
+            lib.log(f"\n### {name}: {' '.join(cmd)}")
+            totals[name] = lib.run_counted(cmd, env=env)
     for name, (p, f) in totals.items():
         lib.log(f"== SDK {name}: {p} passed, {f} failed")
     passed = sum(p for p, _ in totals.values())

@@ -262,6 +262,20 @@ def _():
     eq(ids(page.auto_paging_iter()), ref, "auto-paged event ids")
 
 
+@check("list_events: directory-level events (dsync.activated, dsync.deleted, dsync.token.*)")
+def _():
+    names = ["dsync.activated", "dsync.deleted", "dsync.token.created", "dsync.token.revoked"]
+    ref = reference_events(names)
+    page = list_events(events=names, order="asc", limit=100)
+    eq(ids(page.data), [e["id"] for e in ref], "event ids")
+    eq({e.event for e in page.data}, set(names), "every directory-level event type present")
+    deleted = [e.data.id for e in page.data if e.event == "dsync.deleted"]
+    eq(deleted, [FX["deleted_directory"]], "dsync.deleted data.id")
+    tokens = {e.data.directory_id for e in page.data if e.event.startswith("dsync.token.")}
+    if DIRS["A1"]["id"] not in tokens:
+        raise AssertionError(f"no dsync.token.* event for directory A1 (got {tokens})")
+
+
 print(f"# workos (Python) {importlib.metadata.version('workos')} against {os.environ['SCIMGATE_URL']}")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
