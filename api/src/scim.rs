@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/Schemas", web::get().to(schemas))
             .route("/Schemas/{id}", web::get().to(schema))
             .route("/Bulk", web::post().to(bulk))
+            .route("/.search", web::post().to(root_search))
             .default_service(web::to(scim_not_found)),
     );
 }
@@ -87,13 +88,14 @@ where
                 scimgate_core::CoreError::Unauthorized(_) => ScimError::unauthorized(),
                 other => other.into(),
             })?;
-        let out = f(&core, &a.directory)?;
+        // the first authenticated request links the directory: dsync.activated comes
+        // before any event of that request
         if a.directory.activated_at.is_none() {
             if let Err(e) = admin::activate(&core, &a.directory) {
                 tracing::warn!(error = %e, directory_id = %a.directory.id, "activation failed");
             }
         }
-        Ok(out)
+        f(&core, &a.directory)
     })
     .await?
 }
@@ -684,6 +686,20 @@ async fn bulk(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         StatusCode::NOT_IMPLEMENTED,
         None,
         "Bulk operations are not supported",
+    ))
+}
+
+/// Searching across resource types at the root (RFC 7644 §3.4.3) is not offered: 501
+/// with a SCIM error (§3.12), after authentication.
+async fn root_search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    run(&state, &req, |_, _| Ok(())).await?;
+    Err(ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "searching all resource types at the root is not supported; use /Users/.search or /Groups/.search",
     ))
 }
 

@@ -70,6 +70,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                 let c = core.clone();
                 let res = tokio::task::spawn_blocking(
                     move || -> Result<usize, scimgate_core::CoreError> {
+                        let _g = c.db.write_guard();
                         let mut conn = c.db.conn()?;
                         events::prune(&mut conn, days)
                     },
@@ -128,6 +129,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     })
     .workers(cfg.workers.max(1))
     .backlog(2048)
+    // abandoned long polls must not hold a shutdown for their whole wait
+    .shutdown_timeout(5)
     .bind(&listen)
     .with_context(|| format!("binding {listen}"))?
     .run()

@@ -458,15 +458,22 @@ async fn list_events(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 100"));
     }
+    // the events stream moves forward with `after`: `asc` (default) and `normal`
+    // (WorkOS: "after fetches newer records") read it oldest first; `desc` newest first
     let order = match p.one("order").as_deref() {
-        None | Some("asc") => Order::Asc,
+        None | Some("asc") | Some("normal") => Order::Asc,
         Some("desc") => Order::Desc,
         Some(o) => {
             return Err(ApiError::bad_request(format!(
-                "order must be asc or desc, not {o:?}"
+                "order must be asc, desc or normal, not {o:?}"
             )))
         }
     };
+    if p.one("before").is_some() {
+        return Err(ApiError::bad_request(
+            "`before` is not supported on /events; page forward with `after` (or use order=desc)",
+        ));
+    }
     let wait = p.int("wait")?.unwrap_or(0);
     if !(0..=30).contains(&wait) {
         return Err(ApiError::bad_request(
@@ -500,9 +507,22 @@ async fn list_events(
         .await?;
         let now = Instant::now();
         if !rows.is_empty() || now >= deadline {
-            let data: Vec<Value> = rows.iter().map(|r| r.to_json()).collect();
+            // built as text: each event's stored JSON is spliced in, not re-parsed
+            let mut body =
+                String::with_capacity(rows.iter().map(|r| r.data.len() + 256).sum::<usize>() + 64);
+            body.push_str("{\"object\":\"list\",\"data\":[");
+            for (i, r) in rows.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(&r.to_json_string());
+            }
+            body.push_str("],\"list_metadata\":");
+            body.push_str(&json!({ "after": after }).to_string());
+            body.push('}');
             return Ok(HttpResponse::Ok()
-                .json(json!({"object": "list", "data": data, "list_metadata": {"after": after}})));
+                .content_type("application/json")
+                .body(body));
         }
         // wait for a matching wake-up; re-check at least every 250 ms (a commit on
         // another instance without Redis, or below another transaction's horizon)

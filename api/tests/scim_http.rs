@@ -862,3 +862,53 @@ fn first_successful_request_activates_the_directory_once() {
     let (_, dir) = s.api(Method::GET, &format!("/directories/{}", d.id), None);
     assert_eq!(dir["state"], "linked");
 }
+
+#[test]
+fn removing_active_is_not_a_reactivation_and_member_display_is_kept() {
+    let s = Server::start();
+    let d = s.onboard("generic scim v2.0");
+    let mut body = user_body("leaver@x.test");
+    body["active"] = json!(false);
+    let (_, _, u) = s.scim(&d, Method::POST, "/Users", Some(body));
+    let id = u["id"].as_str().unwrap().to_string();
+    let before = s.events(&d.id).len();
+    // RFC 7644 §3.5.2.2: a removed attribute is unassigned — not `true`
+    let (st, _, got) = s.scim(
+        &d,
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(patch(json!([{"op": "remove", "path": "active"}]))),
+    );
+    assert_eq!(st, 200, "{got}");
+    assert!(got.get("active").is_none(), "{got}");
+    let (_, v) = s.api(Method::GET, &format!("/directory_users/{id}"), None);
+    assert_eq!(v["state"], "inactive", "the leaver stays inactive");
+    assert!(s.events(&d.id)[before..]
+        .iter()
+        .all(|e| e["data"]["state"] != "active"));
+    // a display the client sets for a member is what it reads back (RFC 7643 §4.2)
+    let (_, _, m) = s.scim(&d, Method::POST, "/Users", Some(user_body("member@x.test")));
+    let mid = m["id"].as_str().unwrap().to_string();
+    let (_, _, g) = s.scim(
+        &d,
+        Method::POST,
+        "/Groups",
+        Some(json!({"displayName": "G"})),
+    );
+    let gid = g["id"].as_str().unwrap().to_string();
+    s.scim(&d, Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op": "add", "path": "members", "value": [{"value": mid, "display": "Mem Ber"}]}]))));
+    let (_, _, g) = s.scim(&d, Method::GET, &format!("/Groups/{gid}"), None);
+    assert_eq!(g["members"][0]["display"], "Mem Ber");
+    s.scim(&d, Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op": "replace", "path": "members", "value": [{"value": mid, "display": "Renamed"}]}]))));
+    let (_, _, g) = s.scim(&d, Method::GET, &format!("/Groups/{gid}"), None);
+    assert_eq!(g["members"][0]["display"], "Renamed");
+    assert_eq!(g["members"].as_array().unwrap().len(), 1);
+    // searching at the root is not offered: 501 with a SCIM error
+    let (st, _, b) = s.scim(
+        &d,
+        Method::POST,
+        "/.search",
+        Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})),
+    );
+    assert_scim_error(st, &b, 501, None);
+}

@@ -262,6 +262,8 @@ pub struct MembershipRow {
     pub directory_id: String,
     pub member_type: String,
     pub created_at: NaiveDateTime,
+    /// The `display` a client sent for this member, if any.
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -279,6 +281,27 @@ pub struct EventRow {
 }
 
 impl EventRow {
+    /// The envelope as JSON text, with the stored `data` spliced in verbatim (it is
+    /// JSON written by scimgate): no parse and re-serialization per event on reads.
+    pub fn to_json_string(&self) -> String {
+        let s = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
+        let data = if self.data.is_empty() {
+            "{}"
+        } else {
+            self.data.as_str()
+        };
+        format!(
+            "{{\"object\":\"event\",\"id\":{},\"event\":{},\"data\":{},\"created_at\":{},\"directory_id\":{},\"organization_id\":{},\"sequence\":{}}}",
+            s(&self.id),
+            s(&self.event),
+            data,
+            s(&clock::to_workos(self.created_at)),
+            s(&self.directory_id),
+            s(&self.organization_id),
+            self.seq
+        )
+    }
+
     /// The WorkOS event envelope (WIRE-COMPAT.md §3) plus scimgate's per-directory
     /// `sequence`.
     pub fn to_json(&self) -> Value {
@@ -305,4 +328,26 @@ pub struct RoleMappingRow {
     pub role_slug: String,
     pub priority: i32,
     pub created_at: NaiveDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_text_equals_event_json() {
+        let e = EventRow {
+            gid: 1,
+            id: "event_01".into(),
+            txid: 0,
+            directory_id: "directory_\"x".into(),
+            organization_id: "org_1".into(),
+            seq: 7,
+            event: "dsync.user.created".into(),
+            data: r#"{"object":"directory_user","name":"A \"B\" é"}"#.into(),
+            created_at: crate::clock::now(),
+        };
+        let parsed: Value = serde_json::from_str(&e.to_json_string()).unwrap_or(Value::Null);
+        assert_eq!(parsed, e.to_json());
+    }
 }

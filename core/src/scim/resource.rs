@@ -73,7 +73,6 @@ pub fn render_user(row: &UserRow, groups: Option<&[Ref]>, base: &str) -> Value {
     for (k, v) in doc {
         o.insert(k, v);
     }
-    o.insert("active".into(), json!(row.active));
     if let Some(gs) = groups {
         o.insert(
             "groups".into(),

@@ -73,6 +73,7 @@ pub fn create_organization(
         created_at: now,
         updated_at: now,
     };
+    let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
     diesel::insert_into(organizations::table)
         .values(&row)
@@ -163,6 +164,7 @@ pub fn create_directory(
         updated_at: now,
     };
     {
+        let _g = core.db.write_guard(); // SQLite: the one writer
         let mut conn = core.db.conn()?;
         diesel::insert_into(directories::table)
             .values(&dir)
@@ -227,6 +229,7 @@ pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
     })?;
     // the directory row itself: after the event was appended (which bumps last_seq)
     {
+        let _g = core.db.write_guard(); // SQLite: the one writer
         let mut conn = core.db.conn()?;
         diesel::delete(directories::table.filter(directories::id.eq(&dir.id)))
             .execute(&mut conn)?;
@@ -335,6 +338,7 @@ fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow
         last_used_at: None,
         revoked_at: None,
     };
+    let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
     diesel::insert_into(api_keys::table)
         .values(&row)

@@ -155,6 +155,8 @@ pub fn verify_directory_token(
         return Err(unauthorized());
     }
     if core.auth.should_touch(&tok.id) {
+        // SQLite has one writer: writes outside Core::write take the writer lock too
+        let _g = core.db.write_guard();
         diesel::update(directory_tokens::table.filter(directory_tokens::id.eq(&tok.id)))
             .set(directory_tokens::last_used_at.eq(Some(clock::now())))
             .execute(&mut conn)?;
@@ -194,6 +196,7 @@ pub fn verify_api_key(core: &Core, key: &str) -> CoreResult<ApiKeyAuth> {
         return Err(unauthorized());
     }
     if core.auth.should_touch(&row.id) {
+        let _g = core.db.write_guard();
         diesel::update(api_keys::table.filter(api_keys::id.eq(&row.id)))
             .set(api_keys::last_used_at.eq(Some(clock::now())))
             .execute(&mut conn)?;

@@ -25,11 +25,13 @@ pub const USER_FIELDS: &[&str] = &[
     "roles",
 ];
 
-/// The normalized fields of a user (stored in `directory_users.normalized`).
+/// The normalized fields of a user (stored in `directory_users.normalized`). `active`
+/// is the effective state (an unassigned `active` keeps the previous state).
 pub fn normalize_user(
     dir: &DirectoryRow,
     doc: &Map<String, Value>,
     roles: &[String],
+    active: bool,
 ) -> Map<String, Value> {
     let docv = Value::Object(doc.clone());
     let n = map_user(dir.dir_type(), &docv, &dir.mappings());
@@ -37,6 +39,10 @@ pub fn normalize_user(
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
+    m.insert(
+        "state".into(),
+        json!(if active { "active" } else { "inactive" }),
+    );
     if let Some(first) = roles.first() {
         m.insert("role".into(), json!({ "slug": first }));
         m.insert(

@@ -53,30 +53,40 @@ pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreRes
 
 /// Members of a group, users then groups, each in id order.
 pub fn members_of(conn: &mut AnyConn, group_id: &str) -> CoreResult<Vec<Ref>> {
-    let users: Vec<(String, String)> = memberships::table
+    // `display`: what the client set for the member, else the user's userName / the
+    // group's displayName
+    let users: Vec<(String, String, Option<String>)> = memberships::table
         .inner_join(directory_users::table.on(directory_users::id.eq(memberships::member_id)))
         .filter(memberships::group_id.eq(group_id))
         .order(memberships::member_id.asc())
-        .select((directory_users::id, directory_users::user_name))
+        .select((
+            directory_users::id,
+            directory_users::user_name,
+            memberships::display,
+        ))
         .load(conn)?;
-    let groups: Vec<(String, String)> = memberships::table
+    let groups: Vec<(String, String, Option<String>)> = memberships::table
         .filter(memberships::group_id.eq(group_id))
         .filter(memberships::member_type.eq("Group"))
         .inner_join(directory_groups::table.on(directory_groups::id.eq(memberships::member_id)))
         .order(memberships::member_id.asc())
-        .select((directory_groups::id, directory_groups::display_name))
+        .select((
+            directory_groups::id,
+            directory_groups::display_name,
+            memberships::display,
+        ))
         .load(conn)?;
     let mut out: Vec<Ref> = users
         .into_iter()
-        .map(|(id, n)| Ref {
+        .map(|(id, n, d)| Ref {
             id,
-            display: Some(n),
+            display: Some(d.unwrap_or(n)),
             kind: "User",
         })
         .collect();
-    out.extend(groups.into_iter().map(|(id, n)| Ref {
+    out.extend(groups.into_iter().map(|(id, n, d)| Ref {
         id,
-        display: Some(n),
+        display: Some(d.unwrap_or(n)),
         kind: "Group",
     }));
     Ok(out)
@@ -169,7 +179,9 @@ fn existing_members(
 
 fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()> {
     for chunk in rows.chunks(500) {
-        let mut q = Sql::raw("INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at) VALUES ");
+        let mut q = Sql::raw(
+            "INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at, display) VALUES ",
+        );
         for (i, r) in chunk.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
@@ -184,7 +196,12 @@ fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()>
                 .text(r.member_type.clone())
                 .push(", ")
                 .bind(Bind::Timestamp(r.created_at))
-                .push(")");
+                .push(", ");
+            match &r.display {
+                Some(d) => q.text(d.clone()),
+                None => q.push("NULL"),
+            };
+            q.push(")");
         }
         q.execute(c)?;
     }
@@ -205,30 +222,57 @@ impl MemberCtx<'_> {
         u.active || self.core.settings.inactive_users == InactivePolicy::Keep
     }
 
-    fn add(&mut self, c: &mut AnyConn, sink: &mut EventSink, ids: Vec<String>) -> CoreResult<()> {
-        if ids.is_empty() {
+    fn add(
+        &mut self,
+        c: &mut AnyConn,
+        sink: &mut EventSink,
+        refs: Vec<MemberRef>,
+    ) -> CoreResult<()> {
+        if refs.is_empty() {
             return Ok(());
         }
+        let ids: Vec<String> = refs.iter().map(|r| r.value.clone()).collect();
         let resolved = resolve_members(c, self.dir, &ids, &self.group.id)?;
         let existing = existing_members(c, &self.group.id, &ids)?;
         let now = clock::now();
         let mut rows = Vec::new();
         let mut seen = HashSet::new();
-        for id in ids {
-            if existing.contains(&id) || !seen.insert(id.clone()) {
-                continue; // IDEMPOTENT-MEMBERSHIP: re-adding a member is a no-op
+        for r in refs {
+            if existing.contains(&r.value) {
+                // IDEMPOTENT-MEMBERSHIP: re-adding a member is a no-op, but a `display`
+                // the client sets is kept (RFC 7643 §4.2, immutable once written)
+                if let Some(d) = &r.display {
+                    let n = diesel::update(
+                        memberships::table
+                            .filter(memberships::group_id.eq(&self.group.id))
+                            .filter(memberships::member_id.eq(&r.value))
+                            .filter(
+                                memberships::display
+                                    .is_null()
+                                    .or(memberships::display.ne(d)),
+                            ),
+                    )
+                    .set(memberships::display.eq(d))
+                    .execute(c)?;
+                    self.changed |= n > 0;
+                }
+                continue;
             }
-            let kind = if resolved.groups.contains(&id) {
+            if !seen.insert(r.value.clone()) {
+                continue;
+            }
+            let kind = if resolved.groups.contains(&r.value) {
                 "Group"
             } else {
                 "User"
             };
             rows.push(MembershipRow {
                 group_id: self.group.id.clone(),
-                member_id: id,
+                member_id: r.value,
                 directory_id: self.dir.id.clone(),
                 member_type: kind.into(),
                 created_at: now,
+                display: r.display,
             });
         }
         if rows.is_empty() {
@@ -315,21 +359,21 @@ impl MemberCtx<'_> {
         &mut self,
         c: &mut AnyConn,
         sink: &mut EventSink,
-        refs: Vec<String>,
+        refs: Vec<MemberRef>,
     ) -> CoreResult<()> {
         // validate first: an unknown id rejects the whole request
-        resolve_members(c, self.dir, &refs, &self.group.id)?;
+        let ids: Vec<String> = refs.iter().map(|r| r.value.clone()).collect();
+        resolve_members(c, self.dir, &ids, &self.group.id)?;
         let current = self.all_member_ids(c)?;
-        let want: HashSet<&String> = refs.iter().collect();
-        let have: HashSet<&String> = current.iter().collect();
+        let want: HashSet<&String> = ids.iter().collect();
         let to_remove: Vec<String> = current
             .iter()
             .filter(|m| !want.contains(m))
             .cloned()
             .collect();
-        let to_add: Vec<String> = refs.iter().filter(|m| !have.contains(m)).cloned().collect();
         self.remove(c, sink, to_remove)?;
-        self.add(c, sink, to_add)
+        // new members are added; kept members only take a `display` the client sends
+        self.add(c, sink, refs)
     }
 
     fn apply(&mut self, c: &mut AnyConn, sink: &mut EventSink, op: MemberOp) -> CoreResult<()> {
@@ -346,7 +390,7 @@ impl MemberCtx<'_> {
         match op {
             MemberOp::Add(refs) => {
                 check(refs.len())?;
-                self.add(c, sink, refs.into_iter().map(|r| r.value).collect())
+                self.add(c, sink, refs)
             }
             MemberOp::Remove(ids) => {
                 check(ids.len())?;
@@ -358,14 +402,10 @@ impl MemberCtx<'_> {
             }
             MemberOp::Replace(refs) => {
                 check(refs.len())?;
-                self.replace(c, sink, refs.into_iter().map(|r| r.value).collect())
+                self.replace(c, sink, refs)
             }
         }
     }
-}
-
-fn member_values(refs: &[MemberRef]) -> Vec<String> {
-    refs.iter().map(|r| r.value.clone()).collect()
 }
 
 pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupRow> {
@@ -409,7 +449,7 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
             changed: false,
             touched: Vec::new(),
         };
-        ctx.add(c, sink, member_values(&members))?;
+        ctx.add(c, sink, members.clone())?;
         super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, false)?;
         Ok(())
     })?;

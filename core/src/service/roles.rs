@@ -267,6 +267,7 @@ pub fn delete_mapping(core: &Core, organization_id: &str, mapping_id: &str) -> C
         Ok((_, d)) => d,
         Err(_) => {
             // the group is gone: nobody holds the role through it any more
+            let _g = core.db.write_guard(); // SQLite: the one writer
             let mut conn = core.db.conn()?;
             diesel::delete(role_mappings::table.filter(role_mappings::id.eq(&row.id)))
                 .execute(&mut conn)?;

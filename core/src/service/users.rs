@@ -249,7 +249,7 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
     doc.insert("active".into(), Value::Bool(active));
     let id = ids::new_id(ids::DIRECTORY_USER);
     let now = clock::now();
-    let normalized = normalize_user(dir, &doc, &[]);
+    let normalized = normalize_user(dir, &doc, &[], active);
     let row = UserRow {
         id: id.clone(),
         directory_id: dir.id.clone(),
@@ -501,7 +501,7 @@ fn update_user(
     sink: &mut EventSink,
     dir: &DirectoryRow,
     old: &UserRow,
-    mut doc: Map<String, Value>,
+    doc: Map<String, Value>,
 ) -> CoreResult<UserRow> {
     let user_name = user_name_of(&doc)?;
     let user_name_ci = user_name.to_lowercase();
@@ -510,15 +510,19 @@ fn update_user(
             "userName {user_name:?} is already taken in this directory"
         )));
     }
-    let active = active_of(&doc);
-    doc.insert("active".into(), Value::Bool(active));
+    // `active` removed (RFC 7644 §3.5.2.2: unassigned) is not a reactivation: the
+    // effective state stays what it was, and the representation omits it
+    let active = match doc.get("active") {
+        Some(Value::Bool(b)) => *b,
+        _ => old.active,
+    };
     let old_doc = du::user_doc(old);
     if old_doc == doc {
         return Ok(old.clone());
     }
     let old_norm = du::user_normalized(old);
     let roles = super::roles::roles_of(&old_norm);
-    let new_norm = normalize_user(dir, &doc, &roles);
+    let new_norm = normalize_user(dir, &doc, &roles, active);
     let prev = diff(&old_norm, &new_norm);
     let now = clock::now();
     let row = UserRow {
@@ -747,7 +751,7 @@ pub(crate) fn renormalize_all(
         for u in rows {
             let old = du::user_normalized(&u);
             let roles = super::roles::roles_of(&old);
-            let new = normalize_user(dir, &du::user_doc(&u), &roles);
+            let new = normalize_user(dir, &du::user_doc(&u), &roles, u.active);
             let prev = diff(&old, &new);
             if prev.is_empty() {
                 continue;

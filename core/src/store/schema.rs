@@ -105,6 +105,7 @@ diesel::table! {
         directory_id -> Text,
         member_type -> Text,
         created_at -> Timestamp,
+        display -> Nullable<Text>,
     }
 }
 
