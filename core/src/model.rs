@@ -241,7 +241,7 @@ pub struct GroupRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_attrs)]
 pub struct AttrRow {
     pub user_id: String,

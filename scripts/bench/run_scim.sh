@@ -25,7 +25,7 @@ mkdir -p "$out"
 start() { # $1 = label → sets PID DIR TOK WORK
   WORK="$out/$backend-$1"; rm -rf "$WORK"; mkdir -p "$WORK"
   if [ "$backend" = pg ]; then
-    DB="scimgate_bench_$$_$1"
+    DB="scimgate_bench_$$_${1//-/_}"
     psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
     url="postgres://postgres@127.0.0.1:5432/$DB"
   else

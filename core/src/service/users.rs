@@ -559,8 +559,13 @@ fn update_user(
         ))
         .execute(c)
         .map_err(|e| map_unique(e.into(), &user_name))?;
-    diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
-    write_index(c, &index::user_rows(&row.id, &dir.id, &doc))?;
+    // the filter index changes only when an indexed attribute did (a deactivation
+    // touches none: `active` is a column)
+    let new_index = index::user_rows(&row.id, &dir.id, &doc);
+    if new_index != index::user_rows(&old.id, &dir.id, &old_doc) {
+        diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
+        write_index(c, &new_index)?;
+    }
     if !prev.is_empty() {
         let policy = core.settings.inactive_users;
         let was_active = old.active;
