@@ -21,7 +21,7 @@ use crate::scim::resource::{if_match_ok, Ref};
 use crate::scim::schema::{self, MemberRef};
 use crate::store::dynsql::{Bind, Sql};
 use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
-use crate::store::AnyConn;
+use crate::store::{AnyConn, Dialect};
 use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
 
 fn not_found(id: &str) -> CoreError {
@@ -160,21 +160,85 @@ fn resolve_members(
     Ok(Resolved { users, groups })
 }
 
+#[derive(diesel::QueryableByName)]
+struct MemberIdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    member_id: String,
+}
+
+/// The named members of a group that exist, as one probe of the primary key per id,
+/// whatever the group's size. On PostgreSQL the probes are forced by a LATERAL
+/// `LIMIT 1` subquery: with `group_id = ? AND member_id IN (…)` and statistics not yet
+/// caught up with a group that just grew, the planner scans the whole group (a
+/// 100-member PATCH on a 50,000-member group took 66 ms instead of 9 ms). `select` is
+/// the projected column list of the matching `memberships` row `m`.
+fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str) -> Sql {
+    match dialect {
+        Dialect::Pg => {
+            let mut q = Sql::raw(format!("SELECT {select} FROM (VALUES "));
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(").text(id.clone()).push(")");
+            }
+            q.push(") AS v(id) CROSS JOIN LATERAL (SELECT m.member_id, m.ctid FROM memberships m WHERE m.group_id = ")
+                .text(group_id.to_string())
+                .push(" AND m.member_id = v.id LIMIT 1) AS m");
+            q
+        }
+        Dialect::Sqlite => {
+            let mut q = Sql::raw(format!(
+                "SELECT {select} FROM memberships m WHERE m.group_id = "
+            ));
+            q.text(group_id.to_string()).push(" AND m.member_id IN (");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.text(id.clone());
+            }
+            q.push(")");
+            q
+        }
+    }
+}
+
 fn existing_members(
     c: &mut AnyConn,
     group_id: &str,
     ids: &[String],
 ) -> CoreResult<HashSet<String>> {
     let mut out = HashSet::new();
+    let dialect = c.dialect();
     for chunk in ids.chunks(500) {
-        let rows: Vec<String> = memberships::table
-            .filter(memberships::group_id.eq(group_id))
-            .filter(memberships::member_id.eq_any(chunk))
-            .select(memberships::member_id)
-            .load(c)?;
-        out.extend(rows);
+        let rows: Vec<MemberIdRow> =
+            members_probe(dialect, group_id, chunk, "m.member_id").load(c)?;
+        out.extend(rows.into_iter().map(|r| r.member_id));
     }
     Ok(out)
+}
+
+/// Delete the named memberships of a group (same probing as `members_probe`).
+fn delete_members(c: &mut AnyConn, group_id: &str, ids: &[String]) -> CoreResult<()> {
+    let dialect = c.dialect();
+    for chunk in ids.chunks(500) {
+        match dialect {
+            Dialect::Pg => {
+                let mut q = Sql::raw("DELETE FROM memberships WHERE ctid IN (");
+                q.append(members_probe(dialect, group_id, chunk, "m.ctid"))
+                    .push(")");
+                q.execute(c)?;
+            }
+            Dialect::Sqlite => {
+                let mut q = Sql::raw("DELETE FROM memberships WHERE rowid IN (");
+                q.append(members_probe(dialect, group_id, chunk, "m.rowid"))
+                    .push(")");
+                q.execute(c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()> {
@@ -321,14 +385,7 @@ impl MemberCtx<'_> {
             return Ok(());
         }
         let user_rows = users::find_many(c, &self.dir.id, &gone)?;
-        for chunk in gone.chunks(500) {
-            diesel::delete(
-                memberships::table
-                    .filter(memberships::group_id.eq(&self.group.id))
-                    .filter(memberships::member_id.eq_any(chunk)),
-            )
-            .execute(c)?;
-        }
+        delete_members(c, &self.group.id, &gone)?;
         self.changed = true;
         self.touched.extend(user_rows.iter().map(|u| u.id.clone()));
         let gobj = du::group_object(&self.group, &self.dir.organization_id);
