@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         cmd: ApiKeysCmd,
     },
+    /// Operators of the admin UI.
+    Admins {
+        #[command(subcommand)]
+        cmd: AdminsCmd,
+    },
     /// Organizations (the vendor's customers).
     Organizations {
         #[command(subcommand)]
@@ -60,6 +65,15 @@ enum ApiKeysCmd {
     Create {
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminsCmd {
+    /// Create an operator; the password comes from SCIMGATE_ADMIN_PASSWORD or standard input.
+    Create {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -129,6 +143,26 @@ fn main() -> anyhow::Result<()> {
                 "{}",
                 json!({"id": row.id, "name": row.name, "api_key": secret})
             );
+            Ok(())
+        }
+        Command::Admins {
+            cmd: AdminsCmd::Create { email },
+        } => {
+            let password = match std::env::var("SCIMGATE_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprint!("Password for {email}: ");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let core = open_core(&cfg, Bus::in_process())?;
+            let (id, email) = admin::create_admin(&core, &email, &password)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", json!({"id": id, "email": email}));
             Ok(())
         }
         Command::Organizations {

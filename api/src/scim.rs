@@ -689,18 +689,67 @@ async fn bulk(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
     ))
 }
 
-/// Searching across resource types at the root (RFC 7644 §3.4.3) is not offered: 501
-/// with a SCIM error (§3.12), after authentication.
+/// `POST {base}/.search` (RFC 7644 §3.4.3): Users then Groups, each type answering the
+/// filter it understands (an attribute one type lacks matches none of its resources);
+/// `startIndex`/`count` run over the concatenation, `totalResults` is the sum.
 async fn root_search(
     state: web::Data<AppState>,
     req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    run(&state, &req, |_, _| Ok(())).await?;
-    Err(ScimError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        None,
-        "searching all resource types at the root is not supported; use /Users/.search or /Groups/.search",
-    ))
+    let body = read_json(&state, &req, payload).await?;
+    let q = search_query(&body)?;
+    let params = q.params()?;
+    let proj = q.projection();
+    let body = run(&state, &req, move |core, dir| {
+        let (start, count) = users::page_bounds(core, &params);
+        let only_total = |p: &ListParams| ListParams {
+            start_index: Some(1),
+            count: Some(0),
+            ..p.clone()
+        };
+        let tu = users::list(core, dir, &only_total(&params));
+        let tg = groups::list(core, dir, &only_total(&params));
+        let (total_u, total_g) = match (tu, tg) {
+            (Err(e), Err(_)) => return Err(e.into()),
+            (u, g) => (
+                u.map(|l| l.total).unwrap_or(0),
+                g.map(|l| l.total).unwrap_or(0),
+            ),
+        };
+        let mut resources = Vec::new();
+        if count > 0 && start <= total_u {
+            let l = users::list(
+                core,
+                dir,
+                &ListParams {
+                    start_index: Some(start),
+                    count: Some(count),
+                    ..params.clone()
+                },
+            )?;
+            resources.extend(render_users(core, dir, &l.rows, &proj)?);
+        }
+        let left = count - resources.len() as i64;
+        if left > 0 && start + (resources.len() as i64) <= total_u + total_g {
+            let gstart = (start - total_u).max(1);
+            let l = groups::list(
+                core,
+                dir,
+                &ListParams {
+                    start_index: Some(gstart),
+                    count: Some(left),
+                    ..params.clone()
+                },
+            )?;
+            for g in &l.rows {
+                resources.push(render_one_group(core, dir, g, &proj)?);
+            }
+        }
+        Ok(list_response(total_u + total_g, start, resources))
+    })
+    .await?;
+    Ok(scim_json(StatusCode::OK, &body))
 }
 
 /// Unknown paths and methods under a SCIM base answer SCIM errors (PRODUCT.md: every

@@ -903,12 +903,26 @@ fn removing_active_is_not_a_reactivation_and_member_display_is_kept() {
     let (_, _, g) = s.scim(&d, Method::GET, &format!("/Groups/{gid}"), None);
     assert_eq!(g["members"][0]["display"], "Renamed");
     assert_eq!(g["members"].as_array().unwrap().len(), 1);
-    // searching at the root is not offered: 501 with a SCIM error
-    let (st, _, b) = s.scim(
-        &d,
-        Method::POST,
-        "/.search",
-        Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})),
-    );
-    assert_scim_error(st, &b, 501, None);
+    // searching at the root (RFC 7644 §3.4.3): Users then Groups, each answering the
+    // filter it understands
+    let search = |body: serde_json::Value| {
+        let (st, _, l) = s.scim(&d, Method::POST, "/.search", Some(body));
+        assert_eq!(st, 200, "{l}");
+        l
+    };
+    let all = search(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}));
+    assert_eq!(all["totalResults"], 3, "2 users + 1 group: {all}");
+    let page = search(json!({"startIndex": 2, "count": 2, "attributes": ["externalId"]}));
+    let types: Vec<&str> = page["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 2);
+    assert!(types[1].starts_with("directory_group_"), "{page}");
+    let users_only = search(json!({"filter": "userName sw \"member\""}));
+    assert_eq!(users_only["totalResults"], 1);
+    let groups_only = search(json!({"filter": "displayName eq \"G\""}));
+    assert_eq!(groups_only["totalResults"], 1);
 }

@@ -23,6 +23,7 @@ pub const DIRECTORY_TOKEN: &str = "directory_token";
 pub const EVENT: &str = "event";
 pub const API_KEY: &str = "key";
 pub const ROLE_MAPPING: &str = "role_mapping";
+pub const ADMIN_USER: &str = "admin_user";
 
 /// True when `id` looks like an id of that prefix (cheap shape check, not existence).
 pub fn has_prefix(id: &str, prefix: &str) -> bool {

@@ -93,6 +93,16 @@ fn schema_rs_matches(conn: &mut AnyConn) {
         .select(RoleMappingRow::as_select())
         .load(conn)
         .unwrap();
+    admin_users::table
+        .select((
+            admin_users::id,
+            admin_users::email,
+            admin_users::email_ci,
+            admin_users::password_hash,
+            admin_users::created_at,
+        ))
+        .load::<(String, String, String, String, chrono::NaiveDateTime)>(conn)
+        .unwrap();
 }
 
 #[test]

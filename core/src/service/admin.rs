@@ -522,3 +522,47 @@ pub fn set_attribute_mappings(
     });
     Ok(new_dir.mappings())
 }
+
+/// Create an operator of the admin UI. The password is stored as an argon2id hash.
+pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(String, String)> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !email.contains(char::is_whitespace);
+    if !valid {
+        return Err(CoreError::invalid_value(format!(
+            "{email:?} is not an email address"
+        )));
+    }
+    if password.chars().count() < 12 {
+        return Err(CoreError::invalid_value(
+            "the password must have at least 12 characters",
+        ));
+    }
+    let hash = secrets::hash_password(password).map_err(CoreError::internal)?;
+    let id = ids::new_id(ids::ADMIN_USER);
+    let _g = core.db.write_guard(); // SQLite: the one writer
+    let mut conn = core.db.conn()?;
+    let res = diesel::insert_into(admin_users::table)
+        .values((
+            admin_users::id.eq(&id),
+            admin_users::email.eq(email),
+            admin_users::email_ci.eq(email.to_lowercase()),
+            admin_users::password_hash.eq(&hash),
+            admin_users::created_at.eq(clock::now()),
+        ))
+        .execute(&mut conn);
+    match res {
+        Ok(_) => Ok((id, email.to_string())),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(CoreError::Conflict {
+            scim_type: None,
+            detail: format!("an operator {email:?} already exists"),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -316,7 +316,7 @@ struct CountRow {
 }
 
 /// Shared by users and groups: page bounds per RFC 7644 §3.4.2.4.
-pub(crate) fn page_bounds(core: &Core, p: &ListParams) -> (i64, i64) {
+pub fn page_bounds(core: &Core, p: &ListParams) -> (i64, i64) {
     let start = p.start_index.unwrap_or(1).max(1);
     let max = core.settings.max_page_size;
     let count = p.count.unwrap_or(max).clamp(0, max);

@@ -134,6 +134,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_users (id) {
+        id -> Text,
+        email -> Text,
+        email_ci -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(directories -> organizations (organization_id));
 diesel::joinable!(directory_tokens -> directories (directory_id));
 diesel::joinable!(directory_users -> directories (directory_id));
@@ -151,4 +161,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     events,
     role_mappings,
+    admin_users,
 );
