@@ -273,10 +273,13 @@ fn render_users(
     core: &Core,
     dir: &DirectoryRow,
     rows: &[UserRow],
+    prefetched: Option<Vec<(String, Ref)>>,
     proj: &Projection,
 ) -> Result<Vec<Value>, ScimError> {
     let base = core.scim_base(&dir.id);
-    let groups = if proj.wants("groups") && !rows.is_empty() {
+    let groups = if let Some(g) = prefetched {
+        g
+    } else if proj.wants("groups") && !rows.is_empty() {
         let mut conn = core.db.conn()?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         users::groups_of(&mut conn, &ids)?
@@ -338,7 +341,7 @@ async fn do_list_users(
     let proj = q.projection();
     let body = run(&state, &req, move |core, dir| {
         let listed = users::list(core, dir, &params)?;
-        let resources = render_users(core, dir, &listed.rows, &proj)?;
+        let resources = render_users(core, dir, &listed.rows, listed.groups, &proj)?;
         Ok(list_response(listed.total, listed.start_index, resources))
     })
     .await?;
@@ -368,10 +371,15 @@ fn user_response(
     proj: &Projection,
     status: StatusCode,
 ) -> Result<Rendered, ScimError> {
-    let v = render_users(core, dir, std::slice::from_ref(row), proj)?
-        .into_iter()
-        .next()
-        .unwrap_or(Value::Null);
+    let v = if status == StatusCode::CREATED {
+        // a user just created belongs to no group: no query needed
+        proj.apply(render_user(row, Some(&[]), &core.scim_base(&dir.id)))
+    } else {
+        render_users(core, dir, std::slice::from_ref(row), None, proj)?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null)
+    };
     let loc = (status == StatusCode::CREATED)
         .then(|| format!("{}/Users/{}", core.scim_base(&dir.id), row.id));
     Ok(Rendered {
@@ -728,7 +736,7 @@ async fn root_search(
                     ..params.clone()
                 },
             )?;
-            resources.extend(render_users(core, dir, &l.rows, &proj)?);
+            resources.extend(render_users(core, dir, &l.rows, l.groups, &proj)?);
         }
         let left = count - resources.len() as i64;
         if left > 0 && start + (resources.len() as i64) <= total_u + total_g {

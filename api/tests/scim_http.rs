@@ -902,6 +902,15 @@ fn removing_active_is_not_a_reactivation_and_member_display_is_kept() {
     s.scim(&d, Method::PATCH, &format!("/Groups/{gid}"), Some(patch(json!([{"op": "replace", "path": "members", "value": [{"value": mid, "display": "Renamed"}]}]))));
     let (_, _, g) = s.scim(&d, Method::GET, &format!("/Groups/{gid}"), None);
     assert_eq!(g["members"][0]["display"], "Renamed");
+    // the `userName eq` lookup returns the user's groups too (read in the same query)
+    let (_, _, l) = s.scim(
+        &d,
+        Method::GET,
+        "/Users?filter=userName%20eq%20%22MEMBER@x.test%22",
+        None,
+    );
+    assert_eq!(l["Resources"][0]["groups"][0]["value"], gid.as_str(), "{l}");
+    assert_eq!(l["Resources"][0]["groups"][0]["display"], "G");
     assert_eq!(g["members"].as_array().unwrap().len(), 1);
     // searching at the root (RFC 7644 §3.4.3): Users then Groups, each answering the
     // filter it understands

@@ -549,6 +549,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
             total,
             start_index: start,
             rows: Vec::new(),
+            groups: None,
         });
     }
     let mut q = Sql::raw(format!("SELECT {GROUP_COLUMNS}"));
@@ -599,6 +600,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         total,
         start_index: start,
         rows,
+        groups: None,
     })
 }
 

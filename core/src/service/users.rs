@@ -307,6 +307,8 @@ pub struct Listed<T> {
     pub total: i64,
     pub start_index: i64,
     pub rows: Vec<T>,
+    /// The users' groups when the query already read them (the `userName eq` path).
+    pub groups: Option<Vec<(String, Ref)>>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -426,12 +428,36 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
             .as_deref()
             .is_none_or(|u| u.eq_ignore_ascii_case(schema::USER_SCHEMA));
         if core_uri && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("userName") {
-            let row: Option<UserRow> = directory_users::table
+            // the user and its groups in one round trip
+            let found: Vec<(UserRow, Option<String>, Option<String>)> = directory_users::table
+                .left_join(memberships::table.on(memberships::member_id.eq(directory_users::id)))
+                .left_join(
+                    directory_groups::table.on(directory_groups::id.eq(memberships::group_id)),
+                )
                 .filter(directory_users::directory_id.eq(&dir.id))
                 .filter(directory_users::user_name_ci.eq(v.to_lowercase()))
-                .select(UserRow::as_select())
-                .first(&mut conn)
-                .optional()?;
+                .order(directory_groups::id.asc())
+                .select((
+                    UserRow::as_select(),
+                    directory_groups::id.nullable(),
+                    directory_groups::display_name.nullable(),
+                ))
+                .load(&mut conn)?;
+            let mut groups = Vec::new();
+            let mut row: Option<UserRow> = None;
+            for (u, gid, gname) in found {
+                if let Some(gid) = gid {
+                    groups.push((
+                        u.id.clone(),
+                        Ref {
+                            id: gid,
+                            display: gname,
+                            kind: "Group",
+                        },
+                    ));
+                }
+                row.get_or_insert(u);
+            }
             let total = i64::from(row.is_some());
             let rows = if start == 1 && count > 0 {
                 row.into_iter().collect()
@@ -442,6 +468,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
                 total,
                 start_index: start,
                 rows,
+                groups: Some(groups),
             });
         }
     }
@@ -463,6 +490,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
             total,
             start_index: start,
             rows: Vec::new(),
+            groups: None,
         });
     }
     let mut q = Sql::raw(format!("SELECT {USER_COLUMNS}"));
@@ -490,6 +518,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         total,
         start_index: start,
         rows,
+        groups: None,
     })
 }
 
