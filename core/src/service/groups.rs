@@ -17,7 +17,7 @@ use crate::ids;
 use crate::model::{DirectoryRow, GroupRow, MembershipRow, UserRow};
 use crate::scim::filter::{self, Translator};
 use crate::scim::patch::{self, MemberOp};
-use crate::scim::resource::{if_match_ok, Ref};
+use crate::scim::resource::Ref;
 use crate::scim::schema::{self, MemberRef};
 use crate::store::dynsql::{Bind, Sql};
 use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
@@ -604,16 +604,6 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
     })
 }
 
-fn check_if_match(row: &GroupRow, if_match: Option<&str>) -> CoreResult<()> {
-    match if_match {
-        Some(h) if !if_match_ok(h, row.version) => Err(CoreError::PreconditionFailed(format!(
-            "If-Match {h} does not match the current version {}",
-            crate::scim::resource::etag(row.version)
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Write the group's new document (rename → `dsync.group.updated` with the old name;
 /// no event when nothing normalized changed: Okta re-sends renames on every push).
 fn update_group(
@@ -683,36 +673,34 @@ pub fn replace(
     let canon = canonical_body(dir, body)?;
     let doc = canon.doc;
     display_name_of(&doc)?;
-    let (core2, d, id, if_match) = (
-        core.clone(),
-        dir.clone(),
-        id.to_string(),
-        if_match.map(str::to_string),
-    );
-    core.write(dir, move |c, sink| {
-        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
-        let mut doc = doc.clone();
-        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        check_if_match(&old, if_match)?;
-        if !doc.contains_key("externalId") {
-            if let Some(x) = du::group_doc(&old).get("externalId") {
-                doc.insert("externalId".into(), x.clone());
+    core.write_on(
+        dir,
+        id,
+        if_match,
+        move |core, c, sink, dir, id, if_match| {
+            let mut doc = doc.clone();
+            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+            Core::check_if_match(old.version, if_match)?;
+            if !doc.contains_key("externalId") {
+                if let Some(x) = du::group_doc(&old).get("externalId") {
+                    doc.insert("externalId".into(), x.clone());
+                }
             }
-        }
-        // rename first, then the membership diff (events carry the new group name)
-        let updated = update_group(c, sink, dir, &old, doc, false)?;
-        let mut ctx = MemberCtx {
-            core,
-            dir,
-            group: updated,
-            changed: false,
-            touched: Vec::new(),
-        };
-        if let Some(ms) = canon.members.clone() {
-            ctx.apply(c, sink, MemberOp::Replace(ms))?;
-        }
-        bump_if_members_changed(c, sink, ctx)
-    })
+            // rename first, then the membership diff (events carry the new group name)
+            let updated = update_group(c, sink, dir, &old, doc, false)?;
+            let mut ctx = MemberCtx {
+                core,
+                dir,
+                group: updated,
+                changed: false,
+                touched: Vec::new(),
+            };
+            if let Some(ms) = canon.members.clone() {
+                ctx.apply(c, sink, MemberOp::Replace(ms))?;
+            }
+            bump_if_members_changed(c, sink, ctx)
+        },
+    )
 }
 
 /// After membership changes: re-evaluate the touched users' roles and bump the group's
@@ -746,75 +734,66 @@ pub fn patch(
     if_match: Option<&str>,
 ) -> CoreResult<GroupRow> {
     let ops = normalize_patch(dir.dir_type(), ResourceKind::Group, body)?;
-    if ops.len() > core.settings.max_patch_ops {
-        return Err(CoreError::too_many(format!(
-            "{} operations; at most {} are allowed per PATCH",
-            ops.len(),
-            core.settings.max_patch_ops
-        )));
-    }
-    let (core2, d, id, if_match) = (
-        core.clone(),
-        dir.clone(),
-        id.to_string(),
-        if_match.map(str::to_string),
-    );
-    core.write(dir, move |c, sink| {
-        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
-        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        check_if_match(&old, if_match)?;
-        let mut doc = du::group_doc(&old);
-        let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
-        let updated = update_group(c, sink, dir, &old, doc, false)?;
-        let mut ctx = MemberCtx {
-            core,
-            dir,
-            group: updated,
-            changed: false,
-            touched: Vec::new(),
-        };
-        for op in outcome.member_ops {
-            ctx.apply(c, sink, op)?;
-        }
-        bump_if_members_changed(c, sink, ctx)
-    })
+    core.check_ops(&ops)?;
+    core.write_on(
+        dir,
+        id,
+        if_match,
+        move |core, c, sink, dir, id, if_match| {
+            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+            Core::check_if_match(old.version, if_match)?;
+            let mut doc = du::group_doc(&old);
+            let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
+            let updated = update_group(c, sink, dir, &old, doc, false)?;
+            let mut ctx = MemberCtx {
+                core,
+                dir,
+                group: updated,
+                changed: false,
+                touched: Vec::new(),
+            };
+            for op in outcome.member_ops {
+                ctx.apply(c, sink, op)?;
+            }
+            bump_if_members_changed(c, sink, ctx)
+        },
+    )
 }
 
 /// DELETE: `dsync.group.user_removed` for each remaining member, then `dsync.group.deleted`.
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
-    let (core2, d, id, if_match) = (
-        core.clone(),
-        dir.clone(),
-        id.to_string(),
-        if_match.map(str::to_string),
-    );
-    core.write(dir, move |c, sink| {
-        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
-        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        check_if_match(&old, if_match)?;
-        let mut ctx = MemberCtx {
-            core,
-            dir,
-            group: old.clone(),
-            changed: false,
-            touched: Vec::new(),
-        };
-        let all = ctx.all_member_ids(c)?;
-        ctx.remove(c, sink, all)?;
-        // it may itself be a member of other groups (nested groups)
-        diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id))).execute(c)?;
-        // its role mappings grant nothing any more
-        diesel::delete(role_mappings::table.filter(role_mappings::group_id.eq(&old.id)))
-            .execute(c)?;
-        diesel::delete(directory_groups::table.filter(directory_groups::id.eq(&old.id)))
-            .execute(c)?;
-        sink.emit(
-            events::GROUP_DELETED,
-            du::group_object(&old, &dir.organization_id),
-        );
-        super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, true)?;
-        Ok(())
-    })
+    core.write_on(
+        dir,
+        id,
+        if_match,
+        move |core, c, sink, dir, id, if_match| {
+            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+            Core::check_if_match(old.version, if_match)?;
+            let mut ctx = MemberCtx {
+                core,
+                dir,
+                group: old.clone(),
+                changed: false,
+                touched: Vec::new(),
+            };
+            let all = ctx.all_member_ids(c)?;
+            ctx.remove(c, sink, all)?;
+            // it may itself be a member of other groups (nested groups)
+            diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id)))
+                .execute(c)?;
+            // its role mappings grant nothing any more
+            diesel::delete(role_mappings::table.filter(role_mappings::group_id.eq(&old.id)))
+                .execute(c)?;
+            diesel::delete(directory_groups::table.filter(directory_groups::id.eq(&old.id)))
+                .execute(c)?;
+            sink.emit(
+                events::GROUP_DELETED,
+                du::group_object(&old, &dir.organization_id),
+            );
+            super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, true)?;
+            Ok(())
+        },
+    )
 }
 
 /// Every user id that is a member of a group (for `GET /directory_users?group=`).

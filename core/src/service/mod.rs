@@ -114,6 +114,63 @@ impl Core {
         v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
     }
 
+    /// A write on one resource of `dir`: `f` gets the core, the connection, the sink,
+    /// the directory, the resource id and the `If-Match` value (owned copies, as the
+    /// write may run on another thread, and twice).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn write_on<T: Send + 'static>(
+        &self,
+        dir: &DirectoryRow,
+        id: &str,
+        if_match: Option<&str>,
+        f: impl Fn(
+                &Core,
+                &mut AnyConn,
+                &mut EventSink,
+                &DirectoryRow,
+                &str,
+                Option<&str>,
+            ) -> CoreResult<T>
+            + Send
+            + Sync
+            + 'static,
+    ) -> CoreResult<T> {
+        let (core, d, id, im) = (
+            self.clone(),
+            dir.clone(),
+            id.to_string(),
+            if_match.map(str::to_string),
+        );
+        self.write(dir, move |c, sink| {
+            f(&core, c, sink, &d, &id, im.as_deref())
+        })
+    }
+
+    /// `If-Match` against a resource version (RFC 7644 §3.14): 412 on mismatch.
+    pub(crate) fn check_if_match(version: i64, if_match: Option<&str>) -> CoreResult<()> {
+        match if_match {
+            Some(h) if !crate::scim::resource::if_match_ok(h, version) => {
+                Err(crate::error::CoreError::PreconditionFailed(format!(
+                    "If-Match {h} does not match the current version {}",
+                    crate::scim::resource::etag(version)
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The PATCH operation cap.
+    pub(crate) fn check_ops<T>(&self, ops: &[T]) -> CoreResult<()> {
+        if ops.len() > self.settings.max_patch_ops {
+            return Err(crate::error::CoreError::too_many(format!(
+                "{} operations; at most {} are allowed per PATCH",
+                ops.len(),
+                self.settings.max_patch_ops
+            )));
+        }
+        Ok(())
+    }
+
     /// Commit a batch of writes of one directory. First optimistically, all jobs in
     /// one transaction without savepoints (one round trip less per write); if any job
     /// fails, that attempt is rolled back whole and the batch runs again with a

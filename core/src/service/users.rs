@@ -12,7 +12,7 @@ use crate::events::{self, EventSink};
 use crate::ids;
 use crate::model::{AttrRow, DirectoryRow, UserRow};
 use crate::scim::filter::{self, Translator};
-use crate::scim::resource::{if_match_ok, Ref};
+use crate::scim::resource::Ref;
 use crate::scim::{index, patch, schema};
 use crate::store::dynsql::{Bind, Sql};
 use crate::store::schema::{directory_groups, directory_users, memberships, user_attrs};
@@ -623,16 +623,6 @@ fn update_user(
     Ok(row)
 }
 
-fn check_if_match(row: &UserRow, if_match: Option<&str>) -> CoreResult<()> {
-    match if_match {
-        Some(h) if !if_match_ok(h, row.version) => Err(CoreError::PreconditionFailed(format!(
-            "If-Match {h} does not match the current version {}",
-            crate::scim::resource::etag(row.version)
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// PUT (RFC 7644 §3.5.1) with the gateway's choices: an omitted `externalId` is kept
 /// (IDP-QUIRKS OKTA-PUT-DROPS-EXTERNALID) and an omitted `active` is left unchanged
 /// (OKTA-PUT-DEACTIVATE).
@@ -646,28 +636,26 @@ pub fn replace(
     check_body_id(&body, id)?;
     let doc = canonical_body(dir, body)?;
     user_name_of(&doc)?;
-    let (core2, d, id, if_match) = (
-        core.clone(),
-        dir.clone(),
-        id.to_string(),
-        if_match.map(str::to_string),
-    );
-    core.write(dir, move |c, sink| {
-        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
-        let mut doc = doc.clone();
-        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        check_if_match(&old, if_match)?;
-        let old_doc = du::user_doc(&old);
-        if !doc.contains_key("externalId") {
-            if let Some(x) = old_doc.get("externalId") {
-                doc.insert("externalId".into(), x.clone());
+    core.write_on(
+        dir,
+        id,
+        if_match,
+        move |core, c, sink, dir, id, if_match| {
+            let mut doc = doc.clone();
+            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+            Core::check_if_match(old.version, if_match)?;
+            let old_doc = du::user_doc(&old);
+            if !doc.contains_key("externalId") {
+                if let Some(x) = old_doc.get("externalId") {
+                    doc.insert("externalId".into(), x.clone());
+                }
             }
-        }
-        if !doc.contains_key("active") {
-            doc.insert("active".into(), Value::Bool(old.active));
-        }
-        update_user(core, c, sink, dir, &old, doc)
-    })
+            if !doc.contains_key("active") {
+                doc.insert("active".into(), Value::Bool(old.active));
+            }
+            update_user(core, c, sink, dir, &old, doc)
+        },
+    )
 }
 
 pub fn patch(
@@ -678,39 +666,29 @@ pub fn patch(
     if_match: Option<&str>,
 ) -> CoreResult<UserRow> {
     let ops = normalize_patch(dir.dir_type(), ResourceKind::User, body)?;
-    if ops.len() > core.settings.max_patch_ops {
-        return Err(CoreError::too_many(format!(
-            "{} operations; at most {} are allowed per PATCH",
-            ops.len(),
-            core.settings.max_patch_ops
-        )));
-    }
-    let (core2, d, id, if_match) = (
-        core.clone(),
-        dir.clone(),
-        id.to_string(),
-        if_match.map(str::to_string),
-    );
-    core.write(dir, move |c, sink| {
-        let (core, dir, id, if_match) = (&core2, &d, id.as_str(), if_match.as_deref());
-        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        check_if_match(&old, if_match)?;
-        let mut doc = du::user_doc(&old);
-        let outcome = patch::apply_patch(ResourceKind::User, id, &mut doc, &ops)?;
-        if !outcome.member_ops.is_empty() {
-            return Err(CoreError::invalid_path("users have no `members`"));
-        }
-        update_user(core, c, sink, dir, &old, doc)
-    })
+    core.check_ops(&ops)?;
+    core.write_on(
+        dir,
+        id,
+        if_match,
+        move |core, c, sink, dir, id, if_match| {
+            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
+            Core::check_if_match(old.version, if_match)?;
+            let mut doc = du::user_doc(&old);
+            let outcome = patch::apply_patch(ResourceKind::User, id, &mut doc, &ops)?;
+            if !outcome.member_ops.is_empty() {
+                return Err(CoreError::invalid_path("users have no `members`"));
+            }
+            update_user(core, c, sink, dir, &old, doc)
+        },
+    )
 }
 
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
     let policy = core.settings.inactive_users;
-    let (d, id, if_match) = (dir.clone(), id.to_string(), if_match.map(str::to_string));
-    core.write(dir, move |c, sink| {
-        let (dir, id, if_match) = (&d, id.as_str(), if_match.as_deref());
+    core.write_on(dir, id, if_match, move |_, c, sink, dir, id, if_match| {
         let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        check_if_match(&old, if_match)?;
+        Core::check_if_match(old.version, if_match)?;
         let visible = old.active || policy == InactivePolicy::Keep;
         // DELETE = user_removed for each membership, then user.deleted (PRODUCT.md)
         let group_ids: Vec<String> = memberships::table
