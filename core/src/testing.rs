@@ -86,16 +86,7 @@ impl TestDatabase {
     pub fn new() -> TestDatabase {
         match postgres_url() {
             Some(admin) => Self::postgres(&admin),
-            None => {
-                let dir = TempDir::new("scimgate-test").expect("temp dir");
-                let url = format!("sqlite://{}/test.db", dir.path().display());
-                TestDatabase {
-                    url,
-                    admin_url: None,
-                    name: None,
-                    _dir: Some(dir),
-                }
-            }
+            None => Self::sqlite(),
         }
     }
 

@@ -281,7 +281,17 @@ struct MemberCtx<'a> {
     touched: Vec<String>,
 }
 
-impl MemberCtx<'_> {
+impl<'a> MemberCtx<'a> {
+    fn new(core: &'a Core, dir: &'a DirectoryRow, group: GroupRow) -> Self {
+        MemberCtx {
+            core,
+            dir,
+            group,
+            changed: false,
+            touched: Vec::new(),
+        }
+    }
+
     fn visible(&self, u: &UserRow) -> bool {
         u.active || self.core.settings.inactive_users == InactivePolicy::Keep
     }
@@ -499,13 +509,7 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
             events::GROUP_CREATED,
             du::group_object(&row, &dir.organization_id),
         );
-        let mut ctx = MemberCtx {
-            core,
-            dir,
-            group: row.clone(),
-            changed: false,
-            touched: Vec::new(),
-        };
+        let mut ctx = MemberCtx::new(core, dir, row.clone());
         ctx.add(c, sink, members.clone())?;
         super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, false)?;
         Ok(())
@@ -688,13 +692,7 @@ pub fn replace(
             }
             // rename first, then the membership diff (events carry the new group name)
             let updated = update_group(c, sink, dir, &old, doc, false)?;
-            let mut ctx = MemberCtx {
-                core,
-                dir,
-                group: updated,
-                changed: false,
-                touched: Vec::new(),
-            };
+            let mut ctx = MemberCtx::new(core, dir, updated);
             if let Some(ms) = canon.members.clone() {
                 ctx.apply(c, sink, MemberOp::Replace(ms))?;
             }
@@ -745,13 +743,7 @@ pub fn patch(
             let mut doc = du::group_doc(&old);
             let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
             let updated = update_group(c, sink, dir, &old, doc, false)?;
-            let mut ctx = MemberCtx {
-                core,
-                dir,
-                group: updated,
-                changed: false,
-                touched: Vec::new(),
-            };
+            let mut ctx = MemberCtx::new(core, dir, updated);
             for op in outcome.member_ops {
                 ctx.apply(c, sink, op)?;
             }
@@ -769,13 +761,7 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
         move |core, c, sink, dir, id, if_match| {
             let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
             Core::check_if_match(old.version, if_match)?;
-            let mut ctx = MemberCtx {
-                core,
-                dir,
-                group: old.clone(),
-                changed: false,
-                touched: Vec::new(),
-            };
+            let mut ctx = MemberCtx::new(core, dir, old.clone());
             let all = ctx.all_member_ids(c)?;
             ctx.remove(c, sink, all)?;
             // it may itself be a member of other groups (nested groups)
