@@ -115,6 +115,10 @@ pub fn append(
             count: 0,
         });
     }
+    let now = clock::now();
+    if conn.dialect() == Dialect::Pg && n <= 500 {
+        return append_pg(conn, directory_id, organization_id, &sink, now);
+    }
     let mut q = Sql::raw("UPDATE directories SET last_seq = last_seq + ");
     q.bind(Bind::BigInt(n as i64))
         .push(" WHERE id = ")
@@ -126,7 +130,6 @@ pub fn append(
         .map(|r| r.last_seq)
         .ok_or_else(|| CoreError::not_found("directory not found"))?;
     let first = last - n as i64 + 1;
-    let now = clock::now();
     for (chunk_no, chunk) in sink.pending.chunks(500).enumerate() {
         let mut q = Sql::raw(
             "INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) VALUES ",
@@ -159,6 +162,59 @@ pub fn append(
         organization_id: organization_id.to_string(),
         last_seq: last,
         count: n,
+    })
+}
+
+/// PostgreSQL: take the sequence numbers and insert the events in one statement (one
+/// round trip per write batch instead of two).
+fn append_pg(
+    conn: &mut AnyConn,
+    directory_id: &str,
+    organization_id: &str,
+    sink: &EventSink,
+    now: NaiveDateTime,
+) -> CoreResult<Appended> {
+    let n = sink.pending.len() as i64;
+    let mut q = Sql::raw("WITH s AS (UPDATE directories SET last_seq = last_seq + ");
+    q.bind(Bind::BigInt(n))
+        .push(" WHERE id = ")
+        .text(directory_id)
+        .push(" RETURNING last_seq) INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \
+               SELECT v.id, ")
+        .text(directory_id)
+        .push(", ")
+        .text(organization_id)
+        .push(", s.last_seq - ")
+        .bind(Bind::BigInt(n))
+        .push(" + v.ord, v.event, v.data, ")
+        .bind(Bind::Timestamp(now))
+        .push(" FROM s, (VALUES ");
+    for (i, (event, data)) in sink.pending.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push("(")
+            .text(ids::new_id(ids::EVENT))
+            .push(", ")
+            .bind(Bind::BigInt(i as i64 + 1))
+            .push(", ")
+            .text(*event)
+            .push(", ")
+            .text(data.to_string())
+            .push(")");
+    }
+    q.push(") AS v(id, ord, event, data) RETURNING seq AS last_seq");
+    let rows: Vec<SeqRow> = q.load(conn)?;
+    let last = rows
+        .iter()
+        .map(|r| r.last_seq)
+        .max()
+        .ok_or_else(|| CoreError::not_found("directory not found"))?;
+    Ok(Appended {
+        directory_id: directory_id.to_string(),
+        organization_id: organization_id.to_string(),
+        last_seq: last,
+        count: sink.pending.len(),
     })
 }
 

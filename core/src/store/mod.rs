@@ -258,10 +258,11 @@ pub fn run_migrations(conn: &mut AnyConn) -> CoreResult<Vec<String>> {
 /// xid only after the previous writer of the directory committed: per-directory
 /// apply order, seq order and txid order coincide (see events.rs).
 pub fn lock_directory(conn: &mut AnyConn, directory_id: &str) -> CoreResult<()> {
-    if let AnyConn::Pg(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<diesel::sql_types::Text, _>(directory_id)
-            .execute(c)?;
+    if conn.dialect() == Dialect::Pg {
+        // through dynsql so that the statement stays prepared
+        let mut q = dynsql::Sql::raw("SELECT pg_advisory_xact_lock(hashtextextended(");
+        q.text(directory_id.to_string()).push(", 0))");
+        q.execute(conn)?;
     }
     Ok(())
 }
