@@ -37,6 +37,18 @@ pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Opti
         .optional()?)
 }
 
+/// The resource a write targets: 404 when absent, 412 when `If-Match` does not match.
+fn find_for_write(
+    c: &mut AnyConn,
+    directory_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+) -> CoreResult<GroupRow> {
+    let row = find(c, directory_id, id)?.ok_or_else(|| not_found(id))?;
+    Core::check_if_match(row.version, if_match)?;
+    Ok(row)
+}
+
 pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<GroupRow>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
@@ -683,8 +695,7 @@ pub fn replace(
         if_match,
         move |core, c, sink, dir, id, if_match| {
             let mut doc = doc.clone();
-            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-            Core::check_if_match(old.version, if_match)?;
+            let old = find_for_write(c, &dir.id, id, if_match)?;
             if !doc.contains_key("externalId") {
                 if let Some(x) = du::group_doc(&old).get("externalId") {
                     doc.insert("externalId".into(), x.clone());
@@ -738,8 +749,7 @@ pub fn patch(
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
-            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-            Core::check_if_match(old.version, if_match)?;
+            let old = find_for_write(c, &dir.id, id, if_match)?;
             let mut doc = du::group_doc(&old);
             let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
             let updated = update_group(c, sink, dir, &old, doc, false)?;
@@ -759,8 +769,7 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
-            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-            Core::check_if_match(old.version, if_match)?;
+            let old = find_for_write(c, &dir.id, id, if_match)?;
             let mut ctx = MemberCtx::new(core, dir, old.clone());
             let all = ctx.all_member_ids(c)?;
             ctx.remove(c, sink, all)?;

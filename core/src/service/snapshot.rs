@@ -16,8 +16,8 @@ use super::directory_user as du;
 use super::{Core, InactivePolicy};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
-use crate::model::{DirectoryRow, GroupRow, UserRow};
-use crate::store::schema::{directories, directory_groups, directory_users, events, memberships};
+use crate::model::{DirectoryRow, GroupRow};
+use crate::store::schema::{directories, directory_groups, events, memberships};
 use crate::store::AnyConn;
 
 const PAGE: i64 = 1000;
@@ -59,13 +59,7 @@ pub fn stream(
         let (mut n_users, mut n_groups, mut n_members) = (0u64, 0u64, 0u64);
         let mut after = String::new();
         loop {
-            let rows: Vec<UserRow> = directory_users::table
-                .filter(directory_users::directory_id.eq(&dir.id))
-                .filter(directory_users::id.gt(&after))
-                .order(directory_users::id.asc())
-                .limit(PAGE)
-                .select(UserRow::as_select())
-                .load(c)?;
+            let rows = super::users::page_after(c, &dir.id, &after, PAGE)?;
             let Some(last) = rows.last() else { break };
             after = last.id.clone();
             for u in rows.iter().filter(|u| keep_inactive || u.active) {

@@ -32,6 +32,18 @@ pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Opti
         .optional()?)
 }
 
+/// The resource a write targets: 404 when absent, 412 when `If-Match` does not match.
+fn find_for_write(
+    c: &mut AnyConn,
+    directory_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+) -> CoreResult<UserRow> {
+    let row = find(c, directory_id, id)?.ok_or_else(|| not_found(id))?;
+    Core::check_if_match(row.version, if_match)?;
+    Ok(row)
+}
+
 /// The groups a user belongs to, for the SCIM `groups` attribute.
 pub fn groups_of(conn: &mut AnyConn, user_ids: &[String]) -> CoreResult<Vec<(String, Ref)>> {
     if user_ids.is_empty() {
@@ -642,8 +654,7 @@ pub fn replace(
         if_match,
         move |core, c, sink, dir, id, if_match| {
             let mut doc = doc.clone();
-            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-            Core::check_if_match(old.version, if_match)?;
+            let old = find_for_write(c, &dir.id, id, if_match)?;
             let old_doc = du::user_doc(&old);
             if !doc.contains_key("externalId") {
                 if let Some(x) = old_doc.get("externalId") {
@@ -672,8 +683,7 @@ pub fn patch(
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
-            let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-            Core::check_if_match(old.version, if_match)?;
+            let old = find_for_write(c, &dir.id, id, if_match)?;
             let mut doc = du::user_doc(&old);
             let outcome = patch::apply_patch(ResourceKind::User, id, &mut doc, &ops)?;
             if !outcome.member_ops.is_empty() {
@@ -687,8 +697,7 @@ pub fn patch(
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
     let policy = core.settings.inactive_users;
     core.write_on(dir, id, if_match, move |_, c, sink, dir, id, if_match| {
-        let old = find(c, &dir.id, id)?.ok_or_else(|| not_found(id))?;
-        Core::check_if_match(old.version, if_match)?;
+        let old = find_for_write(c, &dir.id, id, if_match)?;
         let visible = old.active || policy == InactivePolicy::Keep;
         // DELETE = user_removed for each membership, then user.deleted (PRODUCT.md)
         let group_ids: Vec<String> = memberships::table
@@ -723,6 +732,22 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
     })
 }
 
+/// A directory's users in id order after `after` (keyset paging of whole directories).
+pub(crate) fn page_after(
+    c: &mut AnyConn,
+    directory_id: &str,
+    after: &str,
+    limit: i64,
+) -> CoreResult<Vec<UserRow>> {
+    Ok(directory_users::table
+        .filter(directory_users::directory_id.eq(directory_id))
+        .filter(directory_users::id.gt(after))
+        .order(directory_users::id.asc())
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(c)?)
+}
+
 /// Users by id (one query), in the order given, skipping missing ones.
 pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<UserRow>> {
     let mut out = Vec::with_capacity(ids.len());
@@ -751,13 +776,7 @@ pub(crate) fn renormalize_all(
     let keep = core.settings.inactive_users == InactivePolicy::Keep;
     let mut after = String::new();
     loop {
-        let rows: Vec<UserRow> = directory_users::table
-            .filter(directory_users::directory_id.eq(&dir.id))
-            .filter(directory_users::id.gt(&after))
-            .order(directory_users::id.asc())
-            .limit(500)
-            .select(UserRow::as_select())
-            .load(c)?;
+        let rows = page_after(c, &dir.id, &after, 500)?;
         let Some(last) = rows.last() else { break };
         after = last.id.clone();
         for u in rows {
