@@ -364,22 +364,16 @@ impl ProjQuery {
     }
 }
 
+/// One user as a response; `groups` are the user's groups (a user just created has none).
 fn user_response(
     core: &Core,
     dir: &DirectoryRow,
     row: &UserRow,
+    groups: &[Ref],
     proj: &Projection,
     status: StatusCode,
 ) -> Result<Rendered, ScimError> {
-    let v = if status == StatusCode::CREATED {
-        // a user just created belongs to no group: no query needed
-        proj.apply(render_user(row, Some(&[]), &core.scim_base(&dir.id)))
-    } else {
-        render_users(core, dir, std::slice::from_ref(row), None, proj)?
-            .into_iter()
-            .next()
-            .unwrap_or(Value::Null)
-    };
+    let v = proj.apply(render_user(row, Some(groups), &core.scim_base(&dir.id)));
     let loc = (status == StatusCode::CREATED)
         .then(|| format!("{}/Users/{}", core.scim_base(&dir.id), row.id));
     Ok(Rendered {
@@ -420,8 +414,8 @@ async fn get_user(
     let id = id_of(&req);
     let proj = q.projection();
     run(&state, &req, move |core, dir| {
-        let row = users::get(core, dir, &id)?;
-        user_response(core, dir, &row, &proj, StatusCode::OK)
+        let u = users::get(core, dir, &id)?;
+        user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
     })
     .await
     .map(Rendered::into_response)
@@ -437,7 +431,7 @@ async fn create_user(
     let proj = q.projection();
     run(&state, &req, move |core, dir| {
         let row = users::create(core, dir, body)?;
-        user_response(core, dir, &row, &proj, StatusCode::CREATED)
+        user_response(core, dir, &row, &[], &proj, StatusCode::CREATED)
     })
     .await
     .map(Rendered::into_response)
@@ -454,8 +448,8 @@ async fn replace_user(
     let im = if_match(&req);
     let proj = q.projection();
     run(&state, &req, move |core, dir| {
-        let row = users::replace(core, dir, &id, body, im.as_deref())?;
-        user_response(core, dir, &row, &proj, StatusCode::OK)
+        let u = users::replace(core, dir, &id, body, im.as_deref())?;
+        user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
     })
     .await
     .map(Rendered::into_response)
@@ -472,8 +466,8 @@ async fn patch_user(
     let im = if_match(&req);
     let proj = q.projection();
     run(&state, &req, move |core, dir| {
-        let row = users::patch(core, dir, &id, body, im.as_deref())?;
-        user_response(core, dir, &row, &proj, StatusCode::OK)
+        let u = users::patch(core, dir, &id, body, im.as_deref())?;
+        user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
     })
     .await
     .map(Rendered::into_response)

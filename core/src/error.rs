@@ -59,7 +59,7 @@ pub enum CoreError {
     #[error("{0}")]
     Unauthorized(String),
     #[error("database error: {0}")]
-    Db(#[from] diesel::result::Error),
+    Db(diesel::result::Error),
     #[error("database pool error: {0}")]
     Pool(String),
     #[error("internal error: {0}")]
@@ -127,6 +127,14 @@ impl From<DialectError> for CoreError {
             ErrorKind::NoTarget => ScimType::NoTarget,
         };
         CoreError::bad(t, e.detail)
+    }
+}
+
+impl From<diesel::result::Error> for CoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        // a lost connection makes the pool validate connections for a while
+        crate::store::note_error(&e);
+        CoreError::Db(e)
     }
 }
 

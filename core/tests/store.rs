@@ -23,6 +23,16 @@ fn core_on(t: &TestDatabase) -> Core {
     Core::new(t.db(), Bus::in_process(), Settings::default())
 }
 
+/// A core on `t` with one organization and one directory of `dir_type`.
+fn core_with_directory(t: &TestDatabase, dir_type: &str) -> (Core, DirectoryRow) {
+    let core = core_on(t);
+    let org = admin::create_organization(&core, "Org", &[]).unwrap();
+    let dir = admin::create_directory(&core, &org.id, dir_type, None)
+        .unwrap()
+        .directory;
+    (core, dir)
+}
+
 #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord, Clone)]
 struct Col {
     #[diesel(sql_type = Text)]
@@ -284,11 +294,7 @@ fn concurrent_writers_never_make_a_reader_miss_or_repeat_an_event() {
 #[test]
 fn retention_prunes_old_events_only() {
     let t = TestDatabase::new();
-    let core = core_on(&t);
-    let org = admin::create_organization(&core, "Org", &[]).unwrap();
-    let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
-        .unwrap()
-        .directory;
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
     users::create(&core, &dir, user_body("a@x.test")).unwrap();
     let mut conn = core.db.conn().unwrap();
     let old = scimgate_core::clock::now() - chrono::Duration::days(40);
@@ -450,11 +456,7 @@ fn a_late_committing_lower_id_is_not_skipped() {
 #[test]
 fn a_failing_write_in_a_combined_batch_fails_alone() {
     let t = TestDatabase::new();
-    let core = core_on(&t);
-    let org = admin::create_organization(&core, "Org", &[]).unwrap();
-    let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
-        .unwrap()
-        .directory;
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
     let threads: Vec<_> = (0..8)
         .map(|w| {
             let core = core.clone();
@@ -504,4 +506,197 @@ fn a_failing_write_in_a_combined_batch_fails_alone() {
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(orphans, 0, "a failed write left index rows behind");
+}
+
+/// Run `writes` as one combined batch, in this order: the directory's writes are held
+/// back while each is submitted (waiting until it is queued before the next), then
+/// released together. Returns each write's result.
+fn in_one_batch<T: Send + 'static>(
+    core: &Core,
+    dir: &DirectoryRow,
+    writes: Vec<Box<dyn FnOnce() -> T + Send>>,
+) -> Vec<T> {
+    let hold = core.pause_writes(dir);
+    let mut handles = Vec::new();
+    for (i, w) in writes.into_iter().enumerate() {
+        handles.push(std::thread::spawn(w));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while core.queued_writes(dir) < i + 1 {
+            assert!(Instant::now() < deadline, "write {i} was not queued");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    drop(hold);
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+fn user_events(conn: &mut AnyConn, user_id: &str) -> Vec<serde_json::Value> {
+    let rows: Vec<EventRow> = events::table
+        .order(events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)
+        .unwrap();
+    rows.into_iter()
+        .map(|e| {
+            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+            json!({"event": e.event, "data": data})
+        })
+        .filter(|e| e["data"]["id"] == user_id)
+        .collect()
+}
+
+/// A batch of user writes (on PostgreSQL: read ahead in one query, rows written back in
+/// one statement) gives every write the answer, row and events it would get alone: two
+/// writes of one user see each other, responses carry the user's groups, a delete
+/// followed by a PATCH of the same user is a 404.
+#[test]
+fn a_batch_of_user_writes_sees_its_own_changes() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "azure scim v2.0");
+    let a = users::create(&core, &dir, user_body("a@x.test")).unwrap();
+    let b = users::create(&core, &dir, user_body("b@x.test")).unwrap();
+    let d = users::create(&core, &dir, user_body("d@x.test")).unwrap();
+    let g = groups::create(
+        &core,
+        &dir,
+        json!({"displayName": "Eng", "members": [{"value": a.id}]}),
+    )
+    .unwrap();
+    let patch = |id: &str, ops: serde_json::Value| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+        Box::new(move || users::patch(&core, &dir, &id, ops, None))
+            as Box<dyn FnOnce() -> scimgate_core::CoreResult<users::WithGroups> + Send>
+    };
+    let deact = json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    let rename =
+        json!({"Operations": [{"op": "replace", "path": "name.givenName", "value": "Alicia"}]});
+    // every write succeeds: the batch commits as one (read ahead, written back)
+    let results = in_one_batch(
+        &core,
+        &dir,
+        vec![
+            patch(&a.id, deact.clone()),
+            patch(&a.id, rename),
+            patch(&b.id, deact.clone()),
+        ],
+    );
+    let a1 = results[0].as_ref().unwrap();
+    assert!(!a1.row.active);
+    assert_eq!(a1.row.version, a.version + 1);
+    assert_eq!(
+        a1.groups.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [g.id.as_str()]
+    );
+    let a2 = results[1].as_ref().unwrap();
+    assert!(!a2.row.active, "the second write of a user sees the first");
+    assert_eq!(a2.row.version, a.version + 2);
+    assert!(a2.row.scim.contains("Alicia"));
+    assert_eq!(
+        a2.groups.len(),
+        1,
+        "groups of a user read again after its first write"
+    );
+    let b1 = results[2].as_ref().unwrap();
+    assert!(!b1.row.active && b1.groups.is_empty());
+    // a user deleted, then patched, in one batch
+    let (core2, dir2, d_id) = (core.clone(), dir.clone(), d.id.clone());
+    let results = in_one_batch(
+        &core,
+        &dir,
+        vec![
+            Box::new(move || {
+                users::delete(&core2, &dir2, &d_id, None)?;
+                Err(scimgate_core::CoreError::internal("deleted"))
+            }),
+            patch(&d.id, deact.clone()),
+        ],
+    );
+    assert!(matches!(&results[0], Err(scimgate_core::CoreError::Internal(m)) if m == "deleted"));
+    assert!(
+        matches!(&results[1], Err(scimgate_core::CoreError::NotFound(_))),
+        "a PATCH after the user's DELETE in the same batch: {:?}",
+        results[1].as_ref().map(|u| &u.row.id)
+    );
+    // what is stored is what was answered
+    let mut conn = core.db.conn().unwrap();
+    let stored = users::find(&mut conn, &dir.id, &a.id).unwrap().unwrap();
+    assert_eq!(
+        (stored.version, stored.active, &stored.scim),
+        (a2.row.version, false, &a2.row.scim)
+    );
+    let stored_b = users::find(&mut conn, &dir.id, &b.id).unwrap().unwrap();
+    assert_eq!((stored_b.version, stored_b.active), (b.version + 1, false));
+    assert!(users::find(&mut conn, &dir.id, &d.id).unwrap().is_none());
+    // and the events are those of the writes one after the other
+    let ev = user_events(&mut conn, &a.id);
+    let names: Vec<&str> = ev.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "dsync.user.created",
+            "dsync.user.updated",
+            "dsync.user.updated"
+        ]
+    );
+    assert_eq!(ev[1]["data"]["state"], "inactive");
+    assert_eq!(ev[1]["data"]["previous_attributes"]["state"], "active");
+    assert_eq!(
+        (&ev[2]["data"]["state"], &ev[2]["data"]["first_name"]),
+        (&json!("inactive"), &json!("Alicia"))
+    );
+    assert_eq!(ev[2]["data"]["previous_attributes"]["first_name"], "A");
+    assert!(ev[2]["data"]["previous_attributes"].get("state").is_none());
+}
+
+/// In a batch, a write that breaks a constraint only because of an earlier write of
+/// the same batch (a rename frees a userName that a later create takes; two renames
+/// to one name) gets the answer it would get alone.
+#[test]
+fn a_batch_of_user_writes_keeps_user_names_unique_in_order() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let c = users::create(&core, &dir, user_body("c@x.test")).unwrap();
+    let e = users::create(&core, &dir, user_body("e@x.test")).unwrap();
+    let f = users::create(&core, &dir, user_body("f@x.test")).unwrap();
+    type R = scimgate_core::CoreResult<String>;
+    let to = |id: &str, name: &str| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+        let ops = json!({"Operations": [{"op": "replace", "path": "userName", "value": name}]});
+        Box::new(move || users::patch(&core, &dir, &id, ops, None).map(|u| u.row.user_name))
+            as Box<dyn FnOnce() -> R + Send>
+    };
+    let create = |name: &str| {
+        let (core, dir, name) = (core.clone(), dir.clone(), name.to_string());
+        Box::new(move || users::create(&core, &dir, user_body(&name)).map(|u| u.user_name))
+            as Box<dyn FnOnce() -> R + Send>
+    };
+    let results = in_one_batch(
+        &core,
+        &dir,
+        vec![
+            to(&c.id, "c2@x.test"),
+            create("c@x.test"),
+            to(&e.id, "same@x.test"),
+            to(&f.id, "SAME@x.test"),
+        ],
+    );
+    assert_eq!(results[0].as_deref().unwrap(), "c2@x.test");
+    assert_eq!(
+        results[1].as_deref().unwrap(),
+        "c@x.test",
+        "the name the rename freed"
+    );
+    assert_eq!(results[2].as_deref().unwrap(), "same@x.test");
+    assert!(
+        matches!(&results[3], Err(scimgate_core::CoreError::Conflict { .. })),
+        "{:?}",
+        results[3]
+    );
+    let mut conn = core.db.conn().unwrap();
+    let f_now = users::find(&mut conn, &dir.id, &f.id).unwrap().unwrap();
+    assert_eq!(
+        (f_now.user_name.as_str(), f_now.version),
+        ("f@x.test", f.version)
+    );
+    assert_eq!(user_events(&mut conn, &f.id).len(), 1, "only f's creation");
 }

@@ -28,6 +28,7 @@ enum Signal {
 
 pub struct Pending {
     pub job: Job,
+    pub scope: super::Scope,
     tx: SyncSender<Signal>,
 }
 
@@ -42,7 +43,50 @@ pub struct Combiner {
     queues: Mutex<HashMap<String, Arc<Mutex<Queue>>>>,
 }
 
+/// Writes of a directory held back (see [`Combiner::pause`]).
+pub struct Paused {
+    q: Arc<Mutex<Queue>>,
+}
+
+impl Drop for Paused {
+    /// Hand the queue to its first waiter, which commits what queued up as one batch.
+    fn drop(&mut self) {
+        let mut g = self.q.lock().unwrap_or_else(|p| p.into_inner());
+        match g.pending.first() {
+            Some(next) => {
+                let _ = next.tx.send(Signal::Lead);
+            }
+            None => g.busy = false,
+        }
+    }
+}
+
 impl Combiner {
+    /// Hold back the writes of a directory as if a batch were committing, until the
+    /// guard is dropped; the writes submitted meanwhile then commit as one batch, in
+    /// the order they were submitted. For tests of batching.
+    pub fn pause(&self, directory_id: &str) -> Paused {
+        let q = self.queue(directory_id);
+        loop {
+            {
+                let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
+                if !g.busy {
+                    g.busy = true;
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Paused { q }
+    }
+
+    /// How many writes of a directory wait for a batch.
+    pub fn queued(&self, directory_id: &str) -> usize {
+        let q = self.queue(directory_id);
+        let n = q.lock().unwrap_or_else(|p| p.into_inner()).pending.len();
+        n
+    }
+
     fn queue(&self, directory_id: &str) -> Arc<Mutex<Queue>> {
         let mut m = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         if m.len() > 10_000 {
@@ -57,12 +101,18 @@ impl Combiner {
         m.entry(directory_id.to_string()).or_default().clone()
     }
 
-    pub fn submit(&self, core: &Core, dir: &DirectoryRow, job: Job) -> CoreResult<()> {
+    pub fn submit(
+        &self,
+        core: &Core,
+        dir: &DirectoryRow,
+        job: Job,
+        scope: super::Scope,
+    ) -> CoreResult<()> {
         let q = self.queue(&dir.id);
         let (tx, rx): (SyncSender<Signal>, Receiver<Signal>) = sync_channel(1);
         let lead = {
             let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            g.pending.push(Pending { job, tx });
+            g.pending.push(Pending { job, scope, tx });
             if g.busy {
                 false
             } else {

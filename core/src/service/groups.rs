@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::directory_user::{self as du, diff, normalize_group, with_previous};
 use super::users::{self, check_body_id, page_bounds, sort_order_desc, ListParams, Listed};
-use super::{Core, InactivePolicy};
+use super::{Core, InactivePolicy, Scope};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
@@ -123,12 +123,8 @@ struct Resolved {
     groups: HashSet<String>,
 }
 
-fn resolve_members(
-    c: &mut AnyConn,
-    dir: &DirectoryRow,
-    refs: &[String],
-    self_id: &str,
-) -> CoreResult<Resolved> {
+/// The distinct ids of member references, in order; an empty id is invalid.
+fn distinct_ids(refs: &[String]) -> CoreResult<Vec<String>> {
     let mut uniq: Vec<String> = Vec::with_capacity(refs.len());
     let mut seen = HashSet::new();
     for r in refs {
@@ -137,14 +133,22 @@ fn resolve_members(
                 "a member `value` must be a non-empty id",
             ));
         }
-        if seen.insert(r.clone()) {
+        if seen.insert(r.as_str()) {
             uniq.push(r.clone());
         }
     }
-    let users: HashMap<String, UserRow> = users::find_many(c, &dir.id, &uniq)?
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
+    Ok(uniq)
+}
+
+/// With the users among `uniq` already found: the rest must be groups of this
+/// directory, and not the group itself.
+fn resolve_rest(
+    c: &mut AnyConn,
+    dir: &DirectoryRow,
+    uniq: &[String],
+    users: HashMap<String, UserRow>,
+    self_id: &str,
+) -> CoreResult<Resolved> {
     let rest: Vec<String> = uniq
         .iter()
         .filter(|r| !users.contains_key(*r))
@@ -172,6 +176,86 @@ fn resolve_members(
     Ok(Resolved { users, groups })
 }
 
+fn resolve_members(
+    c: &mut AnyConn,
+    dir: &DirectoryRow,
+    refs: &[String],
+    self_id: &str,
+) -> CoreResult<Resolved> {
+    let uniq = distinct_ids(refs)?;
+    let users: HashMap<String, UserRow> = users::find_many(c, &dir.id, &uniq)?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    resolve_rest(c, dir, &uniq, users, self_id)
+}
+
+#[derive(diesel::QueryableByName)]
+struct UserMemberRow {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    member: bool,
+}
+
+/// `ids` padded to the next power of two by repeating the last one, so that the
+/// statements listing them come in a few shapes that stay prepared (repeating an id
+/// changes nothing in an `IN` list or a probe whose rows are collected into a set).
+fn padded(ids: &[String]) -> impl Iterator<Item = &String> {
+    let pad = ids.len().next_power_of_two() - ids.len();
+    ids.iter().chain(
+        ids.last()
+            .into_iter()
+            .flat_map(move |l| std::iter::repeat_n(l, pad)),
+    )
+}
+
+/// Resolve the members an add names and which of them are members already, reading
+/// the users and their membership of the group in one query (a primary-key probe of
+/// `memberships` per user, whatever the group's size).
+fn resolve_for_add(
+    c: &mut AnyConn,
+    dir: &DirectoryRow,
+    group_id: &str,
+    refs: &[String],
+) -> CoreResult<(Resolved, HashSet<String>)> {
+    let uniq = distinct_ids(refs)?;
+    let mut users = HashMap::with_capacity(uniq.len());
+    let mut existing = HashSet::new();
+    for chunk in uniq.chunks(500) {
+        let mut q = Sql::raw(format!(
+            "SELECT {}, EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ",
+            users::USER_COLUMNS
+        ));
+        q.text(group_id.to_string())
+            .push(
+                " AND m.member_id = r.id) AS member FROM directory_users r WHERE r.directory_id = ",
+            )
+            .text(dir.id.clone())
+            .push(" AND r.id IN (");
+        for (i, id) in padded(chunk).enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.text(id.clone());
+        }
+        q.push(")");
+        for r in q.load::<UserMemberRow>(c)? {
+            if r.member {
+                existing.insert(r.user.id.clone());
+            }
+            users.insert(r.user.id.clone(), r.user);
+        }
+    }
+    let resolved = resolve_rest(c, dir, &uniq, users, group_id)?;
+    // nested groups: their membership probed as before
+    if !resolved.groups.is_empty() {
+        let gids: Vec<String> = resolved.groups.iter().cloned().collect();
+        existing.extend(existing_members(c, group_id, &gids)?);
+    }
+    Ok((resolved, existing))
+}
+
 #[derive(diesel::QueryableByName)]
 struct MemberIdRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -188,7 +272,7 @@ fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str)
     match dialect {
         Dialect::Pg => {
             let mut q = Sql::raw(format!("SELECT {select} FROM (VALUES "));
-            for (i, id) in ids.iter().enumerate() {
+            for (i, id) in padded(ids).enumerate() {
                 if i > 0 {
                     q.push(", ");
                 }
@@ -204,7 +288,7 @@ fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str)
                 "SELECT {select} FROM memberships m WHERE m.group_id = "
             ));
             q.text(group_id.to_string()).push(" AND m.member_id IN (");
-            for (i, id) in ids.iter().enumerate() {
+            for (i, id) in padded(ids).enumerate() {
                 if i > 0 {
                     q.push(", ");
                 }
@@ -318,8 +402,7 @@ impl<'a> MemberCtx<'a> {
             return Ok(());
         }
         let ids: Vec<String> = refs.iter().map(|r| r.value.clone()).collect();
-        let resolved = resolve_members(c, self.dir, &ids, &self.group.id)?;
-        let existing = existing_members(c, &self.group.id, &ids)?;
+        let (resolved, existing) = resolve_for_add(c, self.dir, &self.group.id, &ids)?;
         let now = clock::now();
         let mut rows = Vec::new();
         let mut seen = HashSet::new();
@@ -691,6 +774,7 @@ pub fn replace(
     display_name_of(&doc)?;
     core.write_on(
         dir,
+        Scope::Other,
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
@@ -746,6 +830,7 @@ pub fn patch(
     core.check_ops(&ops)?;
     core.write_on(
         dir,
+        Scope::Other,
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
@@ -766,6 +851,7 @@ pub fn patch(
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
     core.write_on(
         dir,
+        Scope::Other,
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+mod batch;
 mod combine;
 pub mod directory_user;
 pub mod groups;
@@ -57,6 +58,15 @@ impl Default for Settings {
     }
 }
 
+/// What a write touches. A batch of writes that all touch users only (creates, or
+/// writes of one user each) gets the read-ahead and write-behind of `batch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Creates a user, or changes the user with this id (and nothing of other users).
+    User(Option<String>),
+    Other,
+}
+
 /// The domain, shared by all handlers of one process.
 #[derive(Clone)]
 pub struct Core {
@@ -102,6 +112,16 @@ impl Core {
         dir: &DirectoryRow,
         f: impl Fn(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + Sync + 'static,
     ) -> CoreResult<T> {
+        self.write_scoped(dir, Scope::Other, f)
+    }
+
+    /// [`Core::write`] of a write whose [`Scope`] is known.
+    pub(crate) fn write_scoped<T: Send + 'static>(
+        &self,
+        dir: &DirectoryRow,
+        scope: Scope,
+        f: impl Fn(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + Sync + 'static,
+    ) -> CoreResult<T> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let job: combine::Job = Arc::new(move |c: &mut AnyConn, sink: &mut EventSink| {
@@ -109,7 +129,7 @@ impl Core {
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
         });
-        self.combiner.submit(self, dir, job)?;
+        self.combiner.submit(self, dir, job, scope)?;
         let v = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
     }
@@ -121,6 +141,7 @@ impl Core {
     pub(crate) fn write_on<T: Send + 'static>(
         &self,
         dir: &DirectoryRow,
+        scope: Scope,
         id: &str,
         if_match: Option<&str>,
         f: impl Fn(
@@ -141,9 +162,22 @@ impl Core {
             id.to_string(),
             if_match.map(str::to_string),
         );
-        self.write(dir, move |c, sink| {
+        self.write_scoped(dir, scope, move |c, sink| {
             f(&core, c, sink, &d, &id, im.as_deref())
         })
+    }
+
+    /// Hold back the writes of `dir` until the guard is dropped, then commit the ones
+    /// submitted meanwhile as one batch, in submission order. For tests of batching.
+    #[doc(hidden)]
+    pub fn pause_writes(&self, dir: &DirectoryRow) -> impl Drop {
+        self.combiner.pause(&dir.id)
+    }
+
+    /// How many writes of `dir` wait for a batch (see [`Core::pause_writes`]).
+    #[doc(hidden)]
+    pub fn queued_writes(&self, dir: &DirectoryRow) -> usize {
+        self.combiner.queued(&dir.id)
     }
 
     /// `If-Match` against a resource version (RFC 7644 §3.14): 412 on mismatch.
@@ -195,14 +229,36 @@ impl Core {
         };
         // attempt 1: no savepoints
         let mut first_error: Option<crate::error::CoreError> = None;
+        // a batch of user writes reads its users ahead and writes them back at the end
+        let user_batch = batch > 1
+            && self.db.dialect() == store::Dialect::Pg
+            && jobs.iter().all(|j| matches!(j.scope, Scope::User(_)));
         let optimistic = conn.transaction(|c| {
             store::lock_directory(c, &dir.id)?;
+            let _ctx = if user_batch {
+                let ids: Vec<String> = jobs
+                    .iter()
+                    .filter_map(|j| match &j.scope {
+                        Scope::User(Some(id)) => Some(id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                Some(batch::start(users::find_many_with_groups(
+                    c, &dir.id, &ids,
+                )?))
+            } else {
+                None
+            };
             let mut all = EventSink::new();
             for j in &jobs {
                 let mut sink = EventSink::new();
                 (j.job)(c, &mut sink)?;
+                if let Scope::User(Some(id)) = &j.scope {
+                    batch::forget(id);
+                }
                 all.extend(sink);
             }
+            batch::settle(c)?;
             events::append(c, &dir.id, &dir.organization_id, all)
         });
         let (committed, results) = match optimistic {

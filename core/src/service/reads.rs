@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use super::directory_user as du;
+use super::users::USER_COLUMNS;
 use super::{Core, InactivePolicy};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{DirectoryRow, GroupRow, OrganizationRow, UserRow};
@@ -260,8 +261,6 @@ pub struct UserFilter {
     pub idp_id: Option<String>,
     pub email: Option<String>,
 }
-
-const USER_COLUMNS: &str = "r.id, r.directory_id, r.user_name, r.user_name_ci, r.external_id, r.active, r.email_ci, r.state, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
 
 fn org_of(conn: &mut AnyConn, directory_id: &str) -> CoreResult<String> {
     Ok(directories::table

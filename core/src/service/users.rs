@@ -1,11 +1,13 @@
 //! SCIM Users of a directory: create, read, list, replace, patch, delete — each write
 //! with its normalized events in the same transaction.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::directory_user::{self as du, diff, normalize_user, with_previous};
-use super::{groups, Core, InactivePolicy};
+use super::{batch, groups, Core, InactivePolicy, Scope};
 use crate::clock;
 use crate::error::{CoreError, CoreResult, ScimType};
 use crate::events::{self, EventSink};
@@ -24,6 +26,7 @@ fn not_found(id: &str) -> CoreError {
 }
 
 pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Option<UserRow>> {
+    batch::settle(conn)?;
     Ok(directory_users::table
         .filter(directory_users::id.eq(id))
         .filter(directory_users::directory_id.eq(directory_id))
@@ -42,6 +45,114 @@ fn find_for_write(
     let row = find(c, directory_id, id)?.ok_or_else(|| not_found(id))?;
     Core::check_if_match(row.version, if_match)?;
     Ok(row)
+}
+
+/// A user with the groups it belongs to (`groups` of its SCIM representation).
+#[derive(Debug, Clone)]
+pub struct WithGroups {
+    pub row: UserRow,
+    pub groups: Vec<Ref>,
+}
+
+/// How [`find_with_groups`] finds a user.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    /// `userName`, lowercased (case-insensitive per RFC 7643 §4.1.1).
+    UserNameCi(&'a str),
+}
+
+type UserGroupRow = (UserRow, Option<String>, Option<String>);
+
+/// A user and its groups in one round trip (a left join over its memberships).
+pub fn find_with_groups(
+    c: &mut AnyConn,
+    directory_id: &str,
+    key: UserKey<'_>,
+) -> CoreResult<Option<WithGroups>> {
+    batch::settle(c)?;
+    let base = directory_users::table
+        .left_join(memberships::table.on(memberships::member_id.eq(directory_users::id)))
+        .left_join(directory_groups::table.on(directory_groups::id.eq(memberships::group_id)))
+        .filter(directory_users::directory_id.eq(directory_id));
+    let select = (
+        UserRow::as_select(),
+        directory_groups::id.nullable(),
+        directory_groups::display_name.nullable(),
+    );
+    let found: Vec<UserGroupRow> = match key {
+        UserKey::Id(id) => base
+            .filter(directory_users::id.eq(id))
+            .order(directory_groups::id.asc())
+            .select(select)
+            .load(c)?,
+        UserKey::UserNameCi(name) => base
+            .filter(directory_users::user_name_ci.eq(name))
+            .order(directory_groups::id.asc())
+            .select(select)
+            .load(c)?,
+    };
+    Ok(fold_groups(found).into_values().next())
+}
+
+/// Users and their groups from rows of a user ⟕ memberships ⟕ groups join.
+fn fold_groups(rows: Vec<UserGroupRow>) -> HashMap<String, WithGroups> {
+    let mut out: HashMap<String, WithGroups> = HashMap::new();
+    for (u, gid, gname) in rows {
+        let entry = out.entry(u.id.clone()).or_insert_with(|| WithGroups {
+            row: u,
+            groups: Vec::new(),
+        });
+        if let Some(gid) = gid {
+            entry.groups.push(Ref {
+                id: gid,
+                display: gname,
+                kind: "Group",
+            });
+        }
+    }
+    out
+}
+
+/// Several users of a directory and their groups, by id (one query per 500).
+pub(crate) fn find_many_with_groups(
+    c: &mut AnyConn,
+    directory_id: &str,
+    ids: &[String],
+) -> CoreResult<HashMap<String, WithGroups>> {
+    batch::settle(c)?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<UserGroupRow> = directory_users::table
+            .left_join(memberships::table.on(memberships::member_id.eq(directory_users::id)))
+            .left_join(directory_groups::table.on(directory_groups::id.eq(memberships::group_id)))
+            .filter(directory_users::directory_id.eq(directory_id))
+            .filter(directory_users::id.eq_any(chunk))
+            .order((directory_users::id.asc(), directory_groups::id.asc()))
+            .select((
+                UserRow::as_select(),
+                directory_groups::id.nullable(),
+                directory_groups::display_name.nullable(),
+            ))
+            .load(c)?;
+        out.extend(fold_groups(rows));
+    }
+    Ok(out)
+}
+
+/// [`find_for_write`] with the user's groups, for writes that answer with the user.
+fn find_for_write_with_groups(
+    c: &mut AnyConn,
+    directory_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+) -> CoreResult<WithGroups> {
+    let found = match batch::take_ahead(id) {
+        Some(f) => f,
+        None => find_with_groups(c, directory_id, UserKey::Id(id))?.ok_or_else(|| not_found(id))?,
+    };
+    Core::check_if_match(found.row.version, if_match)?;
+    Ok(found)
 }
 
 /// The groups a user belongs to, for the SCIM `groups` attribute.
@@ -98,97 +209,116 @@ fn email_ci(n: &Map<String, Value>) -> Option<String> {
         .map(str::to_lowercase)
 }
 
-/// The multi-row INSERTs of a user's index rows (≤ 400 rows each).
-fn index_inserts(rows: &[AttrRow]) -> Vec<Sql> {
-    let mut out = Vec::new();
-    for chunk in rows.chunks(400) {
-        let mut q = Sql::raw(
-            "INSERT INTO user_attrs (user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci) VALUES ",
-        );
-        for (i, r) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .text(r.user_id.clone())
-                .push(", ")
-                .text(r.directory_id.clone())
-                .push(", ");
-            q.text(r.attr.clone())
-                .push(", ")
-                .bind(Bind::BigInt(i64::from(r.elem)))
-                .push(", ");
-            match &r.vtype {
-                Some(t) => q.text(t.clone()),
-                None => q.push("NULL"),
-            };
+const ATTR_INSERT: &str =
+    "INSERT INTO user_attrs (user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci) VALUES ";
+const USER_INSERT: &str = "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, \
+     external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at) VALUES ";
+
+fn push_opt_text(q: &mut Sql, v: &Option<String>) {
+    match v {
+        Some(v) => q.text(v.clone()),
+        None => q.push("NULL"),
+    };
+}
+
+/// `(…)` of one index row.
+fn push_attr_values(q: &mut Sql, r: &AttrRow) {
+    q.push("(")
+        .text(r.user_id.clone())
+        .push(", ")
+        .text(r.directory_id.clone())
+        .push(", ")
+        .text(r.attr.clone())
+        .push(", ")
+        .bind(Bind::BigInt(i64::from(r.elem)))
+        .push(", ");
+    push_opt_text(q, &r.vtype);
+    q.push(", ");
+    match r.vprimary {
+        Some(b) => q.bind(Bind::Bool(b)),
+        None => q.push("NULL"),
+    };
+    q.push(", ");
+    push_opt_text(q, &r.value);
+    q.push(", ");
+    push_opt_text(q, &r.value_ci);
+    q.push(")");
+}
+
+/// `(…)` of one user row.
+fn push_user_values(q: &mut Sql, row: &UserRow) {
+    q.push("(")
+        .text(row.id.clone())
+        .push(", ")
+        .text(row.directory_id.clone())
+        .push(", ")
+        .text(row.user_name.clone())
+        .push(", ")
+        .text(row.user_name_ci.clone())
+        .push(", ");
+    push_opt_text(q, &row.external_id);
+    q.push(", ").bind(Bind::Bool(row.active)).push(", ");
+    push_opt_text(q, &row.email_ci);
+    q.push(", ")
+        .text(row.state.clone())
+        .push(", ")
+        .bind(Bind::BigInt(row.version))
+        .push(", ")
+        .text(row.scim.clone())
+        .push(", ")
+        .text(row.normalized.clone())
+        .push(", ")
+        .bind(Bind::Timestamp(row.created_at))
+        .push(", ")
+        .bind(Bind::Timestamp(row.updated_at))
+        .push(")");
+}
+
+/// The multi-row INSERTs of index rows (≤ 400 rows each).
+fn index_inserts<'a>(rows: impl Iterator<Item = &'a AttrRow>) -> Vec<Sql> {
+    let mut out: Vec<Sql> = Vec::new();
+    for (n, r) in rows.enumerate() {
+        if n % 400 == 0 {
+            out.push(Sql::raw(ATTR_INSERT));
+        } else if let Some(q) = out.last_mut() {
             q.push(", ");
-            match r.vprimary {
-                Some(b) => q.bind(Bind::Bool(b)),
-                None => q.push("NULL"),
-            };
-            q.push(", ");
-            match &r.value {
-                Some(v) => q.text(v.clone()),
-                None => q.push("NULL"),
-            };
-            q.push(", ");
-            match &r.value_ci {
-                Some(v) => q.text(v.clone()),
-                None => q.push("NULL"),
-            };
-            q.push(")");
         }
-        out.push(q);
+        if let Some(q) = out.last_mut() {
+            push_attr_values(q, r);
+        }
     }
     out
 }
 
 fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
-    for q in index_inserts(rows) {
+    for q in index_inserts(rows.iter()) {
         q.execute(c)?;
     }
     Ok(())
 }
 
-/// Insert a new user and its index rows. On PostgreSQL both go in one statement (a
-/// data-modifying CTE): one round trip per created user.
-fn insert_user(c: &mut AnyConn, row: &UserRow, attrs: &[AttrRow]) -> CoreResult<()> {
-    let mut q = Sql::raw(
-        "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, external_id, active, email_ci, \
-         state, version, scim, normalized, created_at, updated_at) VALUES (",
-    );
-    q.text(row.id.clone())
-        .push(", ")
-        .text(row.directory_id.clone())
-        .push(", ");
-    q.text(row.user_name.clone())
-        .push(", ")
-        .text(row.user_name_ci.clone())
-        .push(", ");
-    match &row.external_id {
-        Some(x) => q.text(x.clone()),
-        None => q.push("NULL"),
-    };
-    q.push(", ").bind(Bind::Bool(row.active)).push(", ");
-    match &row.email_ci {
-        Some(x) => q.text(x.clone()),
-        None => q.push("NULL"),
-    };
-    q.push(", ")
-        .text(row.state.clone())
-        .push(", ")
-        .bind(Bind::BigInt(row.version));
-    q.push(", ")
-        .text(row.scim.clone())
-        .push(", ")
-        .text(row.normalized.clone());
-    q.push(", ")
-        .bind(Bind::Timestamp(row.created_at))
-        .push(", ")
-        .bind(Bind::Timestamp(row.updated_at))
-        .push(")");
-    let mut inserts = index_inserts(attrs).into_iter();
+/// A new user with its index rows.
+pub(crate) type NewUser = (UserRow, Vec<AttrRow>);
+
+/// Insert new users and their index rows. On PostgreSQL the users and the first 400
+/// index rows go in one statement (a data-modifying CTE): one round trip for a created
+/// user, or for a batch of them (see `batch`). The statement of one user stays
+/// prepared; that of several, whose text varies with their number, is not kept.
+pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut q = Sql::raw(USER_INSERT);
+    for (i, (row, _)) in users.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        push_user_values(&mut q, row);
+    }
+    if users.len() > 1 {
+        q = q.uncached();
+    }
+    let mut inserts = index_inserts(users.iter().flat_map(|(_, a)| a.iter())).into_iter();
     match (c.dialect(), inserts.next()) {
         (crate::store::Dialect::Pg, Some(first)) => {
             let mut w = Sql::raw("WITH u AS (");
@@ -243,6 +373,7 @@ fn taken(
     user_name_ci: &str,
     except: Option<&str>,
 ) -> CoreResult<bool> {
+    batch::settle(c)?;
     let mut q = directory_users::table
         .filter(directory_users::directory_id.eq(dir_id))
         .filter(directory_users::user_name_ci.eq(user_name_ci))
@@ -284,10 +415,13 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
     let attrs = index::user_rows(&id, &dir.id, &doc);
     let policy = core.settings.inactive_users;
     let (d, r) = (dir.clone(), row.clone());
-    core.write(dir, move |c, sink| {
+    core.write_scoped(dir, Scope::User(None), move |c, sink| {
         let (dir, row) = (&d, &r);
-        // the unique index (directory_id, user_name_ci) decides: one round trip less
-        insert_user(c, row, &attrs).map_err(|e| map_unique(e, &user_name))?;
+        // the unique index (directory_id, user_name_ci) decides: one round trip less;
+        // in a batch of user writes the insert joins the others' at its end
+        if let Some(new) = batch::defer_insert((row.clone(), attrs.clone())) {
+            insert_users(c, std::slice::from_ref(&new)).map_err(|e| map_unique(e, &user_name))?;
+        }
         // Under the delete-inactive policy a user created inactive does not exist for the vendor.
         if active || policy == InactivePolicy::Keep {
             sink.emit(
@@ -300,9 +434,10 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
     Ok(row)
 }
 
-pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<UserRow> {
+/// A user and its groups.
+pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<WithGroups> {
     let mut conn = core.db.conn()?;
-    find(&mut conn, &dir.id, id)?.ok_or_else(|| not_found(id))
+    find_with_groups(&mut conn, &dir.id, UserKey::Id(id))?.ok_or_else(|| not_found(id))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -352,7 +487,8 @@ pub(crate) fn sort_order_desc(p: &ListParams) -> CoreResult<bool> {
     }
 }
 
-const USER_COLUMNS: &str = "r.id, r.directory_id, r.user_name, r.user_name_ci, r.external_id, r.active, r.email_ci, r.state, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
+/// The columns of `UserRow`, of a `directory_users r`.
+pub(crate) const USER_COLUMNS: &str = "r.id, r.directory_id, r.user_name, r.user_name_ci, r.external_id, r.active, r.email_ci, r.state, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
 
 fn user_sort_key(dialect: crate::store::Dialect, sort_by: &str) -> CoreResult<Sql> {
     let coll = match dialect {
@@ -441,36 +577,14 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
             .is_none_or(|u| u.eq_ignore_ascii_case(schema::USER_SCHEMA));
         if core_uri && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("userName") {
             // the user and its groups in one round trip
-            let found: Vec<(UserRow, Option<String>, Option<String>)> = directory_users::table
-                .left_join(memberships::table.on(memberships::member_id.eq(directory_users::id)))
-                .left_join(
-                    directory_groups::table.on(directory_groups::id.eq(memberships::group_id)),
-                )
-                .filter(directory_users::directory_id.eq(&dir.id))
-                .filter(directory_users::user_name_ci.eq(v.to_lowercase()))
-                .order(directory_groups::id.asc())
-                .select((
-                    UserRow::as_select(),
-                    directory_groups::id.nullable(),
-                    directory_groups::display_name.nullable(),
-                ))
-                .load(&mut conn)?;
+            let found =
+                find_with_groups(&mut conn, &dir.id, UserKey::UserNameCi(&v.to_lowercase()))?;
+            let total = i64::from(found.is_some());
             let mut groups = Vec::new();
-            let mut row: Option<UserRow> = None;
-            for (u, gid, gname) in found {
-                if let Some(gid) = gid {
-                    groups.push((
-                        u.id.clone(),
-                        Ref {
-                            id: gid,
-                            display: gname,
-                            kind: "Group",
-                        },
-                    ));
-                }
-                row.get_or_insert(u);
-            }
-            let total = i64::from(row.is_some());
+            let row = found.map(|f| {
+                groups.extend(f.groups.into_iter().map(|g| (f.row.id.clone(), g)));
+                f.row
+            });
             let rows = if start == 1 && count > 0 {
                 row.into_iter().collect()
             } else {
@@ -585,7 +699,24 @@ fn update_user(
         created_at: old.created_at,
         updated_at: now,
     };
-    diesel::update(directory_users::table.filter(directory_users::id.eq(&old.id)))
+    // in a batch of user writes the row is written back with the others at its end
+    if let Some(row) = batch::defer(row.clone()) {
+        write_row(c, &row)?;
+    }
+    // the filter index changes only when an indexed attribute did (a deactivation
+    // touches none: `active` is a column)
+    let new_index = index::user_rows(&row.id, &dir.id, &doc);
+    if new_index != index::user_rows(&old.id, &dir.id, &old_doc) {
+        diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
+        write_index(c, &new_index)?;
+    }
+    emit_update(core, sink, dir, old, &row, prev);
+    Ok(row)
+}
+
+/// Write an updated user row.
+fn write_row(c: &mut AnyConn, row: &UserRow) -> CoreResult<()> {
+    diesel::update(directory_users::table.filter(directory_users::id.eq(&row.id)))
         .set((
             directory_users::user_name.eq(&row.user_name),
             directory_users::user_name_ci.eq(&row.user_name_ci),
@@ -599,40 +730,44 @@ fn update_user(
             directory_users::updated_at.eq(row.updated_at),
         ))
         .execute(c)
-        .map_err(|e| map_unique(e.into(), &user_name))?;
-    // the filter index changes only when an indexed attribute did (a deactivation
-    // touches none: `active` is a column)
-    let new_index = index::user_rows(&row.id, &dir.id, &doc);
-    if new_index != index::user_rows(&old.id, &dir.id, &old_doc) {
-        diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
-        write_index(c, &new_index)?;
-    }
+        .map_err(|e| map_unique(e.into(), &row.user_name))?;
+    Ok(())
+}
+
+/// The events of a user update: `updated` with the previous values, or, under the
+/// delete-inactive policy, `deleted` / `created` when the user leaves / comes back.
+fn emit_update(
+    core: &Core,
+    sink: &mut EventSink,
+    dir: &DirectoryRow,
+    old: &UserRow,
+    row: &UserRow,
+    prev: Map<String, Value>,
+) {
     if !prev.is_empty() {
         let policy = core.settings.inactive_users;
-        let was_active = old.active;
-        match (policy, was_active, active) {
+        match (policy, old.active, row.active) {
             // delete-inactive policy (WorkOS default for new environments): a leaver is
             // deleted for the vendor, a returning user created again
             (InactivePolicy::Delete, true, false) => {
                 sink.emit(
                     events::USER_DELETED,
-                    du::user_object(&row, &dir.organization_id),
+                    du::user_object(row, &dir.organization_id),
                 );
             }
             (InactivePolicy::Delete, false, true) => {
                 sink.emit(
                     events::USER_CREATED,
-                    du::user_object(&row, &dir.organization_id),
+                    du::user_object(row, &dir.organization_id),
                 );
             }
             (InactivePolicy::Delete, false, false) => {}
             _ => sink.emit(
                 events::USER_UPDATED,
-                with_previous(du::user_object(&row, &dir.organization_id), prev),
+                with_previous(du::user_object(row, &dir.organization_id), prev),
             ),
         }
     }
-    Ok(row)
 }
 
 /// PUT (RFC 7644 §3.5.1) with the gateway's choices: an omitted `externalId` is kept
@@ -644,17 +779,19 @@ pub fn replace(
     id: &str,
     body: Value,
     if_match: Option<&str>,
-) -> CoreResult<UserRow> {
+) -> CoreResult<WithGroups> {
     check_body_id(&body, id)?;
     let doc = canonical_body(dir, body)?;
     user_name_of(&doc)?;
     core.write_on(
         dir,
+        Scope::User(Some(id.to_string())),
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
             let mut doc = doc.clone();
-            let old = find_for_write(c, &dir.id, id, if_match)?;
+            let WithGroups { row: old, groups } =
+                find_for_write_with_groups(c, &dir.id, id, if_match)?;
             let old_doc = du::user_doc(&old);
             if !doc.contains_key("externalId") {
                 if let Some(x) = old_doc.get("externalId") {
@@ -664,7 +801,8 @@ pub fn replace(
             if !doc.contains_key("active") {
                 doc.insert("active".into(), Value::Bool(old.active));
             }
-            update_user(core, c, sink, dir, &old, doc)
+            let row = update_user(core, c, sink, dir, &old, doc)?;
+            Ok(WithGroups { row, groups })
         },
     )
 }
@@ -675,61 +813,72 @@ pub fn patch(
     id: &str,
     body: Value,
     if_match: Option<&str>,
-) -> CoreResult<UserRow> {
+) -> CoreResult<WithGroups> {
     let ops = normalize_patch(dir.dir_type(), ResourceKind::User, body)?;
     core.check_ops(&ops)?;
     core.write_on(
         dir,
+        Scope::User(Some(id.to_string())),
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
-            let old = find_for_write(c, &dir.id, id, if_match)?;
+            let WithGroups { row: old, groups } =
+                find_for_write_with_groups(c, &dir.id, id, if_match)?;
             let mut doc = du::user_doc(&old);
             let outcome = patch::apply_patch(ResourceKind::User, id, &mut doc, &ops)?;
             if !outcome.member_ops.is_empty() {
                 return Err(CoreError::invalid_path("users have no `members`"));
             }
-            update_user(core, c, sink, dir, &old, doc)
+            let row = update_user(core, c, sink, dir, &old, doc)?;
+            Ok(WithGroups { row, groups })
         },
     )
 }
 
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
     let policy = core.settings.inactive_users;
-    core.write_on(dir, id, if_match, move |_, c, sink, dir, id, if_match| {
-        let old = find_for_write(c, &dir.id, id, if_match)?;
-        let visible = old.active || policy == InactivePolicy::Keep;
-        // DELETE = user_removed for each membership, then user.deleted (PRODUCT.md)
-        let group_ids: Vec<String> = memberships::table
-            .filter(memberships::member_id.eq(&old.id))
-            .order(memberships::group_id.asc())
-            .select(memberships::group_id)
-            .load(c)?;
-        if visible && !group_ids.is_empty() {
-            let user_obj = du::user_object(&old, &dir.organization_id);
-            for g in groups::find_many(c, &dir.id, &group_ids)? {
+    let scope = Scope::User(Some(id.to_string()));
+    core.write_on(
+        dir,
+        scope,
+        id,
+        if_match,
+        move |_, c, sink, dir, id, if_match| {
+            let old = find_for_write(c, &dir.id, id, if_match)?;
+            let visible = old.active || policy == InactivePolicy::Keep;
+            // DELETE = user_removed for each membership, then user.deleted (PRODUCT.md)
+            let group_ids: Vec<String> = memberships::table
+                .filter(memberships::member_id.eq(&old.id))
+                .order(memberships::group_id.asc())
+                .select(memberships::group_id)
+                .load(c)?;
+            if visible && !group_ids.is_empty() {
+                let user_obj = du::user_object(&old, &dir.organization_id);
+                for g in groups::find_many(c, &dir.id, &group_ids)? {
+                    sink.emit(
+                        events::GROUP_USER_REMOVED,
+                        du::membership_payload(
+                            &dir.id,
+                            user_obj.clone(),
+                            du::group_object(&g, &dir.organization_id),
+                        ),
+                    );
+                }
+            }
+            diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id)))
+                .execute(c)?;
+            diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
+            diesel::delete(directory_users::table.filter(directory_users::id.eq(&old.id)))
+                .execute(c)?;
+            if visible {
                 sink.emit(
-                    events::GROUP_USER_REMOVED,
-                    du::membership_payload(
-                        &dir.id,
-                        user_obj.clone(),
-                        du::group_object(&g, &dir.organization_id),
-                    ),
+                    events::USER_DELETED,
+                    du::user_object(&old, &dir.organization_id),
                 );
             }
-        }
-        diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id))).execute(c)?;
-        diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
-        diesel::delete(directory_users::table.filter(directory_users::id.eq(&old.id)))
-            .execute(c)?;
-        if visible {
-            sink.emit(
-                events::USER_DELETED,
-                du::user_object(&old, &dir.organization_id),
-            );
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 /// A directory's users in id order after `after` (keyset paging of whole directories).
@@ -739,6 +888,7 @@ pub(crate) fn page_after(
     after: &str,
     limit: i64,
 ) -> CoreResult<Vec<UserRow>> {
+    batch::settle(c)?;
     Ok(directory_users::table
         .filter(directory_users::directory_id.eq(directory_id))
         .filter(directory_users::id.gt(after))
@@ -750,6 +900,7 @@ pub(crate) fn page_after(
 
 /// Users by id (one query), in the order given, skipping missing ones.
 pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<UserRow>> {
+    batch::settle(c)?;
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let rows: Vec<UserRow> = directory_users::table

@@ -4,8 +4,9 @@
 pub mod dynsql;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -110,8 +111,57 @@ impl ManageConnection for AnyManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConn) -> bool {
-        false
+    /// Called when a connection goes back to the pool: a connection left inside a
+    /// transaction is dropped, and while connections are suspect (see [`note_error`])
+    /// so is one that no longer answers.
+    fn has_broken(&self, conn: &mut AnyConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken() || (suspect() && conn.batch_execute("SELECT 1").is_err())
+    }
+}
+
+/// Connection validation. Testing every connection on checkout (r2d2's default) costs a
+/// round trip per request; instead, as HikariCP does, a connection is tested on checkout
+/// only when the pool has been idle for a while (a database restarted while nobody was
+/// looking) or while connections are suspect, that is, for `SUSPECT_FOR` after any
+/// query failed because its connection was lost. Under load a restart then costs the
+/// requests that were in flight, and the pool heals without further failures.
+const IDLE_BEFORE_VALIDATION: Duration = Duration::from_secs(1);
+const SUSPECT_FOR: Duration = Duration::from_secs(10);
+
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ms() -> u64 {
+    epoch().elapsed().as_millis() as u64
+}
+
+/// Until when (ms since `epoch`) connections are suspect; 0 = never.
+static SUSPECT_UNTIL_MS: AtomicU64 = AtomicU64::new(0);
+
+fn suspect() -> bool {
+    let until = SUSPECT_UNTIL_MS.load(Ordering::Relaxed);
+    until != 0 && now_ms() < until
+}
+
+fn mark_suspect() {
+    SUSPECT_UNTIL_MS.store(now_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);
+}
+
+/// Record a query error: one that means the connection is gone makes every pool
+/// validate its connections for a while.
+pub fn note_error(e: &diesel::result::Error) {
+    use diesel::result::{DatabaseErrorKind, Error};
+    if matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | Error::BrokenTransactionManager
+    ) {
+        mark_suspect();
     }
 }
 
@@ -124,6 +174,8 @@ pub struct Db {
     pool: r2d2::Pool<AnyManager>,
     dialect: Dialect,
     sqlite_writer: Arc<Mutex<()>>,
+    /// When a connection was last checked out (ms since `epoch`).
+    last_checkout_ms: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -174,12 +226,14 @@ impl Db {
             .max_size(max_size.max(1))
             .min_idle(Some(min_idle.min(max_size.max(1))))
             .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(false)
             .build(manager)
             .map_err(|e| CoreError::Pool(format!("cannot connect to {}: {e}", redact_url(url))))?;
         Ok(Db {
             pool,
             dialect,
             sqlite_writer: Arc::new(Mutex::new(())),
+            last_checkout_ms: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -187,7 +241,31 @@ impl Db {
         self.dialect
     }
 
+    /// A connection from the pool, tested first when the pool was idle or connections
+    /// are suspect (see [`IDLE_BEFORE_VALIDATION`]); a dead one is dropped and the next
+    /// one tried.
     pub fn conn(&self) -> CoreResult<PooledConn> {
+        let now = now_ms();
+        let last = self.last_checkout_ms.swap(now, Ordering::Relaxed);
+        let mut validate =
+            now.saturating_sub(last) >= IDLE_BEFORE_VALIDATION.as_millis() as u64 || suspect();
+        // every pooled connection may be dead (a restarted database): try each once,
+        // then one freshly opened
+        for _ in 0..=self.pool.max_size() {
+            let mut c = self.pool.get()?;
+            if !validate {
+                return Ok(c);
+            }
+            match c.batch_execute("SELECT 1") {
+                Ok(()) => return Ok(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dropping a pooled database connection that no longer answers");
+                    mark_suspect();
+                    validate = true;
+                    drop(c); // has_broken sees the failed test and closes it
+                }
+            }
+        }
         Ok(self.pool.get()?)
     }
 

@@ -1,0 +1,203 @@
+//! Read-ahead and write-behind for a batch of user writes (PostgreSQL).
+//!
+//! A write batch (`Core::commit_batch`) made only of writes to users — what an IdP's
+//! bulk deactivation or full sync sends, many at once — reads the users it targets in
+//! one query before its jobs run, and writes the users it created and the rows it
+//! updated in one statement each after, instead of a read and an update per job: a
+//! batch of 16 PATCHes costs 6 round trips instead of 36, a batch of 16 creates 5
+//! instead of 20.
+//!
+//! The context lives in a thread local of the thread that commits the batch, set for
+//! the duration of the optimistic attempt only. Its rules keep every job's view exact:
+//! - a read-ahead user is handed out once ([`take_ahead`]), and only to the first job
+//!   of that user ([`forget`]); a later job of the same user reads the database;
+//! - every read of users goes through [`settle`] first, which writes back the deferred
+//!   rows, so no job ever sees a row older than the batch's own changes;
+//! - a deferred row that would break a constraint (two renames to one `userName`, a
+//!   create of a name a deferred rename still holds) fails the optimistic attempt,
+//!   and the batch is re-run job by job without this context (see `commit_batch`),
+//!   where each write meets the constraint alone.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::users::{self, NewUser, WithGroups};
+use crate::error::CoreResult;
+use crate::model::UserRow;
+use crate::store::dynsql::{Bind, Sql};
+use crate::store::AnyConn;
+
+#[derive(Default)]
+struct Ctx {
+    ahead: HashMap<String, WithGroups>,
+    /// Users created, to insert.
+    created: Vec<NewUser>,
+    /// Updated user rows, to write back.
+    behind: Vec<UserRow>,
+}
+
+thread_local! {
+    static CTX: RefCell<Option<Ctx>> = const { RefCell::new(None) };
+}
+
+/// The context of one batch attempt; dropping it ends the context.
+pub(crate) struct Active(());
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        CTX.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// Start a batch context with the users read ahead.
+pub(crate) fn start(ahead: HashMap<String, WithGroups>) -> Active {
+    CTX.with(|c| {
+        *c.borrow_mut() = Some(Ctx {
+            ahead,
+            created: Vec::new(),
+            behind: Vec::new(),
+        })
+    });
+    Active(())
+}
+
+/// Forget the read-ahead copy of a user: called after each job of the user, which may
+/// have changed or deleted it by paths that do not take the copy.
+pub(crate) fn forget(id: &str) {
+    CTX.with(|c| {
+        if let Some(ctx) = c.borrow_mut().as_mut() {
+            ctx.ahead.remove(id);
+        }
+    })
+}
+
+/// The read-ahead copy of a user, once.
+pub(crate) fn take_ahead(id: &str) -> Option<WithGroups> {
+    CTX.with(|c| c.borrow_mut().as_mut().and_then(|ctx| ctx.ahead.remove(id)))
+}
+
+/// Defer the update of a user row to the end of the batch: `None` when deferred,
+/// the row back when there is no batch context (the caller writes it now).
+pub(crate) fn defer(row: UserRow) -> Option<UserRow> {
+    CTX.with(|c| match c.borrow_mut().as_mut() {
+        Some(ctx) => {
+            ctx.behind.push(row);
+            None
+        }
+        None => Some(row),
+    })
+}
+
+/// Defer the insert of a created user to the end of the batch: `None` when deferred,
+/// the user back when there is no batch context (the caller inserts it now).
+pub(crate) fn defer_insert(user: NewUser) -> Option<NewUser> {
+    CTX.with(|c| match c.borrow_mut().as_mut() {
+        Some(ctx) => {
+            ctx.created.push(user);
+            None
+        }
+        None => Some(user),
+    })
+}
+
+/// Write the deferred users: the created ones inserted, the updated rows written back
+/// (a statement each); a no-op without any. Called before any read of users inside a
+/// batch, and at the end of the batch.
+pub(crate) fn settle(c: &mut AnyConn) -> CoreResult<()> {
+    let (created, rows) = CTX.with(|cx| {
+        cx.borrow_mut()
+            .as_mut()
+            .map(|ctx| {
+                (
+                    std::mem::take(&mut ctx.created),
+                    std::mem::take(&mut ctx.behind),
+                )
+            })
+            .unwrap_or_default()
+    });
+    users::insert_users(c, &created)?;
+    if !rows.is_empty() {
+        update_rows(rows).execute(c)?;
+    }
+    Ok(())
+}
+
+/// `UPDATE … FROM (VALUES …)` of whole user rows, by id.
+fn update_rows(rows: Vec<UserRow>) -> Sql {
+    let mut q = Sql::raw(
+        "UPDATE directory_users AS u SET user_name = v.user_name, user_name_ci = v.user_name_ci, \
+         external_id = v.external_id, active = v.active, email_ci = v.email_ci, state = v.state, \
+         version = v.version, scim = v.scim, normalized = v.normalized, updated_at = v.updated_at \
+         FROM (VALUES ",
+    );
+    for (i, r) in rows.into_iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" });
+        q.text(r.id).push(", ").text(r.user_name).push(", ");
+        q.text(r.user_name_ci).push(", ");
+        match r.external_id {
+            Some(x) => q.text(x),
+            None => q.push("NULL::text"),
+        };
+        q.push(", ").bind(Bind::Bool(r.active)).push(", ");
+        match r.email_ci {
+            Some(x) => q.text(x),
+            None => q.push("NULL::text"),
+        };
+        q.push(", ").text(r.state).push(", ");
+        q.bind(Bind::BigInt(r.version)).push(", ");
+        q.text(r.scim).push(", ").text(r.normalized).push(", ");
+        q.bind(Bind::Timestamp(r.updated_at)).push(")");
+    }
+    q.push(
+        ") AS v(id, user_name, user_name_ci, external_id, active, email_ci, state, version, scim, \
+         normalized, updated_at) WHERE u.id = v.id",
+    );
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Dialect;
+
+    fn row(id: &str, ext: Option<&str>) -> UserRow {
+        let t = chrono::NaiveDateTime::default();
+        UserRow {
+            id: id.into(),
+            directory_id: "d".into(),
+            user_name: "U".into(),
+            user_name_ci: "u".into(),
+            external_id: ext.map(str::to_string),
+            active: false,
+            email_ci: None,
+            state: "inactive".into(),
+            version: 2,
+            scim: "{}".into(),
+            normalized: "{}".into(),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn update_rows_binds_every_value_and_types_nulls() {
+        let q = update_rows(vec![row("a", Some("x")), row("b", None)]);
+        let sql = q.render(Dialect::Pg);
+        assert!(sql.contains("($1, $2, $3, $4, $5, NULL::text, $6, $7, $8, $9, $10), ($11, $12, $13, NULL::text, $14, NULL::text"), "{sql}");
+        assert!(sql.ends_with("WHERE u.id = v.id"));
+        assert_eq!(q.bind_count(), 10 + 9);
+    }
+
+    #[test]
+    fn without_context_nothing_is_deferred_or_read_ahead() {
+        assert!(defer(row("a", None)).is_some());
+        assert!(take_ahead("a").is_none());
+        let active = start(HashMap::new());
+        assert!(defer(row("a", None)).is_none());
+        drop(active);
+        assert!(
+            defer(row("a", None)).is_some(),
+            "the context ends with its guard"
+        );
+    }
+}
