@@ -3,6 +3,7 @@
 
 mod config;
 mod error;
+mod guard;
 mod ops;
 mod scim;
 mod server;

@@ -22,6 +22,15 @@ use scimgate_core::Core;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2/{directory_id}")
+            // a query that does not parse (a repeated `count`, …) answers a SCIM error
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ScimError::new(
+                    StatusCode::BAD_REQUEST,
+                    Some(scimgate_core::ScimType::InvalidValue),
+                    format!("invalid query string: {e}"),
+                )
+                .into()
+            }))
             .route("/Users", web::get().to(list_users))
             .route("/Users", web::post().to(create_user))
             .route("/Users/.search", web::post().to(search_users))

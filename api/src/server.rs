@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::state::{AppState, Metrics};
-use crate::{ops, scim, vendor};
+use crate::{guard, ops, scim, vendor};
 use scimgate_core::bus::Bus;
 use scimgate_core::service::admin;
 use scimgate_core::store::{redact_url, Db};
@@ -123,9 +123,11 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                     Ok(res)
                 }
             })
+            .wrap(actix_web::middleware::from_fn(guard::guard))
             .configure(ops::configure)
             .configure(scim::configure)
             .configure(vendor::configure)
+            .default_service(web::to(guard::no_route))
     })
     .workers(cfg.workers.max(1))
     .backlog(2048)

@@ -182,6 +182,9 @@ async fn read_body(
 fn str_field(v: &Value, k: &str) -> Result<Option<String>, ApiError> {
     match v.get(k) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.contains('\0') => Err(ApiError::bad_request(format!(
+            "`{k}` must not contain NUL characters"
+        ))),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(ApiError::bad_request(format!("`{k}` must be a string"))),
     }

@@ -62,7 +62,8 @@ pub const ALL_EVENTS: &[&str] = &[
 /// Events collected during one write transaction, appended at its end.
 #[derive(Debug, Default)]
 pub struct EventSink {
-    pending: Vec<(&'static str, Value)>,
+    /// Each event's name and serialized `data`.
+    pending: Vec<(&'static str, String)>,
 }
 
 impl EventSink {
@@ -70,6 +71,10 @@ impl EventSink {
         Self::default()
     }
     pub fn emit(&mut self, event: &'static str, data: Value) {
+        self.pending.push((event, data.to_string()));
+    }
+    /// Emit an event whose `data` is already serialized (a JSON object).
+    pub fn emit_json(&mut self, event: &'static str, data: String) {
         self.pending.push((event, data));
     }
     pub fn extend(&mut self, other: EventSink) {
@@ -117,7 +122,7 @@ pub fn append(
     }
     let now = clock::now();
     if conn.dialect() == Dialect::Pg && n <= 500 {
-        return append_pg(conn, directory_id, organization_id, &sink, now);
+        return append_pg(conn, directory_id, organization_id, sink, now);
     }
     let mut q = Sql::raw("UPDATE directories SET last_seq = last_seq + ");
     q.bind(Bind::BigInt(n as i64))
@@ -150,7 +155,7 @@ pub fn append(
                 .push(", ")
                 .text(*event)
                 .push(", ")
-                .text(data.to_string())
+                .text(data.clone())
                 .push(", ")
                 .bind(Bind::Timestamp(now))
                 .push(")");
@@ -171,10 +176,11 @@ fn append_pg(
     conn: &mut AnyConn,
     directory_id: &str,
     organization_id: &str,
-    sink: &EventSink,
+    sink: EventSink,
     now: NaiveDateTime,
 ) -> CoreResult<Appended> {
-    let n = sink.pending.len() as i64;
+    let count = sink.pending.len();
+    let n = count as i64;
     let mut q = Sql::raw("WITH s AS (UPDATE directories SET last_seq = last_seq + ");
     q.bind(Bind::BigInt(n))
         .push(" WHERE id = ")
@@ -189,7 +195,7 @@ fn append_pg(
         .push(" + v.ord, v.event, v.data, ")
         .bind(Bind::Timestamp(now))
         .push(" FROM s, (VALUES ");
-    for (i, (event, data)) in sink.pending.iter().enumerate() {
+    for (i, (event, data)) in sink.pending.into_iter().enumerate() {
         if i > 0 {
             q.push(", ");
         }
@@ -198,9 +204,9 @@ fn append_pg(
             .push(", ")
             .bind(Bind::BigInt(i as i64 + 1))
             .push(", ")
-            .text(*event)
+            .text(event)
             .push(", ")
-            .text(data.to_string())
+            .text(data)
             .push(")");
     }
     q.push(") AS v(id, ord, event, data) RETURNING seq AS last_seq");
@@ -214,7 +220,7 @@ fn append_pg(
         directory_id: directory_id.to_string(),
         organization_id: organization_id.to_string(),
         last_seq: last,
-        count: sink.pending.len(),
+        count,
     })
 }
 

@@ -37,29 +37,42 @@ pub fn parse(raw: &str) -> CoreResult<Filter> {
     let f = text
         .parse::<Filter>()
         .map_err(|e| CoreError::invalid_filter(format!("invalid filter {raw:?}: {e}")))?;
-    let terms = count_terms(&f);
-    if terms > MAX_FILTER_TERMS {
+    let mut all = Vec::new();
+    terms(&f, &mut all);
+    if all.len() > MAX_FILTER_TERMS {
         return Err(CoreError::invalid_filter(format!(
-            "filter has {terms} comparisons; at most {MAX_FILTER_TERMS} are allowed"
+            "filter has {} comparisons; at most {MAX_FILTER_TERMS} are allowed",
+            all.len()
         )));
+    }
+    // a `\u0000` escape decodes to NUL, which no stored value holds (and PostgreSQL
+    // cannot compare)
+    if all
+        .iter()
+        .any(|t| matches!(t, AttrExp::Comparison(_, _, CompValue::Str(v)) if v.contains('\0')))
+    {
+        return Err(CoreError::invalid_filter("filter contains a NUL character"));
     }
     Ok(f)
 }
 
-fn count_terms(f: &Filter) -> usize {
+/// The comparisons of a filter, value-path filters included.
+fn terms<'a>(f: &'a Filter, out: &mut Vec<&'a AttrExp>) {
     match f {
-        Filter::Attr(_) => 1,
-        Filter::ValuePath(vp) => count_val_terms(&vp.filter),
-        Filter::Not(inner) => count_terms(inner),
-        Filter::And(items) | Filter::Or(items) => items.iter().map(count_terms).sum(),
+        Filter::Attr(a) => out.push(a),
+        Filter::ValuePath(vp) => val_terms(&vp.filter, out),
+        Filter::Not(inner) => terms(inner, out),
+        Filter::And(items) | Filter::Or(items) => items.iter().for_each(|i| terms(i, out)),
     }
 }
 
-fn count_val_terms(f: &ValFilter) -> usize {
+fn val_terms<'a>(f: &'a ValFilter, out: &mut Vec<&'a AttrExp>) {
     match f {
-        ValFilter::Attr(_) => 1,
-        ValFilter::Not(inner) => count_val_terms(inner),
-        ValFilter::And(items) | ValFilter::Or(items) => items.iter().map(count_val_terms).sum(),
+        ValFilter::Attr(a) => out.push(a),
+        ValFilter::Not(inner) => val_terms(inner, out),
+        ValFilter::And(items) | ValFilter::Or(items) => {
+            items.iter().for_each(|i| val_terms(i, out))
+        }
     }
 }
 
@@ -1059,6 +1072,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" or ");
         assert!(parse(&big).is_err());
+        // NUL, raw or escaped, anywhere (PostgreSQL text cannot hold it)
+        assert!(parse("userName eq \"a\u{0}b\"").is_err());
+        assert!(parse("emails[value eq \"\\u0000\"]").is_err());
+        assert!(parse("emails[value eq \"a\"]").is_ok());
     }
 
     fn sql_for(kind: ResourceKind, f: &str) -> CoreResult<String> {

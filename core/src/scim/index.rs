@@ -53,6 +53,10 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// The longest attribute name plus lowercased value that is indexed for filters; a
+/// longer value (a 2 KB `title`) is stored and returned but no filter matches it.
+pub const MAX_INDEXED_BYTES: usize = 2000;
+
 struct Builder<'a> {
     user_id: &'a str,
     directory_id: &'a str,
@@ -69,6 +73,12 @@ impl Builder<'_> {
         value: Option<String>,
     ) {
         let value_ci = value.as_ref().map(|v| v.to_lowercase());
+        // a row the lookup index (directory_id, attr, value_ci) cannot hold is not
+        // indexed: PostgreSQL's btree rows are at most 2,704 bytes
+        let size = attr.len() + value_ci.as_ref().map_or(0, String::len);
+        if size > MAX_INDEXED_BYTES {
+            return;
+        }
         self.rows.push(AttrRow {
             user_id: self.user_id.to_string(),
             directory_id: self.directory_id.to_string(),
@@ -184,6 +194,18 @@ pub fn user_rows(user_id: &str, directory_id: &str, doc: &Map<String, Value>) ->
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn values_too_long_for_the_index_are_not_indexed() {
+        let long = "x".repeat(MAX_INDEXED_BYTES);
+        let doc = json!({"userName": "a@b.c", "title": long, "nickName": "n"});
+        let rows = user_rows("u", "d", doc.as_object().unwrap_or(&Map::new()));
+        let attrs: Vec<&str> = rows.iter().map(|r| r.attr.as_str()).collect();
+        assert!(
+            !attrs.contains(&"title") && attrs.contains(&"nickname"),
+            "{attrs:?}"
+        );
+    }
 
     #[test]
     fn indexes_core_multi_valued_and_extension_attributes() {

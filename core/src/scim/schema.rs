@@ -1454,6 +1454,27 @@ fn not_an_object(label: &str, got: &Value) -> CoreError {
     wrong_type(label, "an object", got)
 }
 
+/// The most bytes of an identifier the database indexes: `userName`, `externalId`, a
+/// group's `displayName` (PostgreSQL's btree rows hold at most 2,704 bytes, and
+/// lowercasing can grow a string by half). IdPs stay far below: Entra caps a
+/// userPrincipalName at 113 characters and a group name at 256.
+pub const MAX_IDENTIFIER_BYTES: usize = 1024;
+
+/// Reject an identifier of `doc` longer than [`MAX_IDENTIFIER_BYTES`].
+pub(crate) fn check_identifiers(doc: &Map<String, Value>, keys: &[&str]) -> CoreResult<()> {
+    for k in keys {
+        if let Some(Value::String(s)) = doc.get(*k) {
+            if s.len() > MAX_IDENTIFIER_BYTES {
+                return Err(CoreError::invalid_value(format!(
+                    "'{k}' is {} bytes long; at most {MAX_IDENTIFIER_BYTES} are allowed",
+                    s.len()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn no_nul_str(s: &str, label: &str) -> CoreResult<()> {
     if s.contains('\0') {
         Err(CoreError::invalid_value(format!(

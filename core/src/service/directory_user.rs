@@ -182,9 +182,145 @@ pub fn membership_payload(directory_id: &str, user: Value, group: Value) -> Valu
     json!({ "directory_id": directory_id, "user": user, "group": group })
 }
 
+/// A JSON string literal.
+fn json_str(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+/// [`membership_payload`] serialized, from the serialized user and group objects.
+pub fn membership_payload_json(directory_id: &str, user: &str, group: &str) -> String {
+    let d = json_str(directory_id);
+    let mut out = String::with_capacity(d.len() + user.len() + group.len() + 40);
+    out.push_str("{\"directory_id\":");
+    out.push_str(&d);
+    out.push_str(",\"user\":");
+    out.push_str(user);
+    out.push_str(",\"group\":");
+    out.push_str(group);
+    out.push('}');
+    out
+}
+
+type RawFields<'a> = std::collections::HashMap<&'a str, &'a serde_json::value::RawValue>;
+
+/// `user_object(row, organization_id).to_string()`, byte for byte, without building
+/// the object: the stored JSON of the normalized fields and of the SCIM document is
+/// spliced as it is. This is the hot path of membership events (a PATCH adding 100
+/// members writes 100 user objects). A stored document it cannot splice (a key with
+/// an escape, an `id` inside the SCIM document) takes the `user_object` path.
+pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
+    let (Ok(n), Ok(raw)) = (
+        serde_json::from_str::<RawFields<'_>>(&row.normalized),
+        serde_json::from_str::<RawFields<'_>>(&row.scim),
+    ) else {
+        return user_object(row, organization_id).to_string();
+    };
+    let scim = row.scim.trim();
+    if raw.contains_key("id") || !scim.ends_with('}') {
+        return user_object(row, organization_id).to_string();
+    }
+    let id = json_str(&row.id);
+    let mut o = String::with_capacity(row.normalized.len() + row.scim.len() + 300);
+    o.push_str("{\"object\":\"directory_user\",\"id\":");
+    o.push_str(&id);
+    o.push_str(",\"directory_id\":");
+    o.push_str(&json_str(&row.directory_id));
+    o.push_str(",\"organization_id\":");
+    o.push_str(&json_str(organization_id));
+    for k in USER_FIELDS {
+        let v = n.get(*k).map(|v| v.get());
+        let v = match (*k, v) {
+            ("role" | "roles", None) => continue,
+            ("custom_attributes", v) if !v.is_some_and(|v| v.starts_with('{')) => "{}",
+            ("emails", v) if !v.is_some_and(|v| v.starts_with('[')) => "[]",
+            (_, Some(v)) => v,
+            (_, None) => "null",
+        };
+        o.push_str(",\"");
+        o.push_str(k);
+        o.push_str("\":");
+        o.push_str(v);
+    }
+    o.push_str(",\"raw_attributes\":");
+    o.push_str(&scim[..scim.len() - 1]);
+    if !raw.is_empty() {
+        o.push(',');
+    }
+    o.push_str("\"id\":");
+    o.push_str(&id);
+    o.push_str("},\"created_at\":");
+    o.push_str(&json_str(&clock::to_workos(row.created_at)));
+    o.push_str(",\"updated_at\":");
+    o.push_str(&json_str(&clock::to_workos(row.updated_at)));
+    o.push('}');
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(normalized: Value, scim: Value) -> UserRow {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
+            .and_then(|d| d.and_hms_micro_opt(1, 2, 3, 456_789))
+            .unwrap_or_default();
+        UserRow {
+            id: "directory_user_01".into(),
+            directory_id: "directory_01".into(),
+            user_name: "a@x.test".into(),
+            user_name_ci: "a@x.test".into(),
+            external_id: None,
+            active: true,
+            email_ci: None,
+            state: "active".into(),
+            version: 1,
+            scim: scim.to_string(),
+            normalized: normalized.to_string(),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn user_object_json_is_user_object_serialized() {
+        let full = json!({"idp_id": "00u1", "email": "a@x.test", "first_name": "Á \"q\"",
+            "last_name": null, "name": "A B", "username": "a@x.test",
+            "emails": [{"primary": true, "value": "a@x.test"}], "job_title": "Eng",
+            "state": "active", "custom_attributes": {"department": "R&D"},
+            "role": {"slug": "admin"}, "roles": [{"slug": "admin"}]});
+        let cases = [
+            row(
+                full.clone(),
+                json!({"userName": "a@x.test", "name": {"givenName": "Á"}, "active": true}),
+            ),
+            // no roles, no custom attributes, emails not an array, empty document
+            row(
+                json!({"state": "inactive", "emails": null, "custom_attributes": []}),
+                json!({}),
+            ),
+            // an `id` in the document, or a document that is not an object
+            row(full.clone(), json!({"id": "other", "userName": "x"})),
+            UserRow {
+                scim: "not json".into(),
+                ..row(full, json!({}))
+            },
+        ];
+        for r in &cases {
+            assert_eq!(
+                user_object_json(r, "org_1"),
+                user_object(r, "org_1").to_string()
+            );
+        }
+        let u = user_object_json(&cases[0], "org_1");
+        let g = json!({"object": "directory_group", "id": "g"});
+        let p: Value =
+            serde_json::from_str(&membership_payload_json("directory_01", &u, &g.to_string()))
+                .unwrap_or_default();
+        assert_eq!(
+            p,
+            membership_payload("directory_01", user_object(&cases[0], "org_1"), g)
+        );
+    }
 
     #[test]
     fn diff_reports_only_changed_fields_and_custom_keys() {

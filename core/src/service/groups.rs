@@ -105,6 +105,7 @@ pub fn members_of(conn: &mut AnyConn, group_id: &str) -> CoreResult<Vec<Ref>> {
 }
 
 fn display_name_of(doc: &Map<String, Value>) -> CoreResult<String> {
+    schema::check_identifiers(doc, &["displayName", "externalId"])?;
     match doc.get("displayName").and_then(Value::as_str) {
         Some(s) if !s.trim().is_empty() => Ok(s.to_string()),
         _ => Err(CoreError::invalid_value("`displayName` is required")),
@@ -454,22 +455,31 @@ impl<'a> MemberCtx<'a> {
                 .filter(|r| r.member_type == "User")
                 .map(|r| r.member_id.clone()),
         );
-        let gobj = du::group_object(&self.group, &self.dir.organization_id);
-        for r in &rows {
-            if let Some(u) = resolved.users.get(&r.member_id) {
-                if self.visible(u) {
-                    sink.emit(
-                        events::GROUP_USER_ADDED,
-                        du::membership_payload(
-                            &self.dir.id,
-                            du::user_object(u, &self.dir.organization_id),
-                            gobj.clone(),
-                        ),
-                    );
-                }
-            }
-        }
+        let visible = rows
+            .iter()
+            .filter_map(|r| resolved.users.get(&r.member_id))
+            .filter(|u| self.visible(u));
+        self.emit_membership(sink, events::GROUP_USER_ADDED, visible);
         Ok(())
+    }
+
+    /// One membership event per user; the group object is serialized once and every
+    /// payload spliced from serialized objects (a PATCH may name thousands of members).
+    fn emit_membership<'u>(
+        &self,
+        sink: &mut EventSink,
+        event: &'static str,
+        users: impl Iterator<Item = &'u UserRow>,
+    ) {
+        let org = &self.dir.organization_id;
+        let gobj = du::group_object(&self.group, org).to_string();
+        for u in users {
+            let user = du::user_object_json(u, org);
+            sink.emit_json(
+                event,
+                du::membership_payload_json(&self.dir.id, &user, &gobj),
+            );
+        }
     }
 
     fn remove(
@@ -493,19 +503,8 @@ impl<'a> MemberCtx<'a> {
         delete_members(c, &self.group.id, &gone)?;
         self.changed = true;
         self.touched.extend(user_rows.iter().map(|u| u.id.clone()));
-        let gobj = du::group_object(&self.group, &self.dir.organization_id);
-        for u in &user_rows {
-            if self.visible(u) {
-                sink.emit(
-                    events::GROUP_USER_REMOVED,
-                    du::membership_payload(
-                        &self.dir.id,
-                        du::user_object(u, &self.dir.organization_id),
-                        gobj.clone(),
-                    ),
-                );
-            }
-        }
+        let visible = user_rows.iter().filter(|u| self.visible(u));
+        self.emit_membership(sink, events::GROUP_USER_REMOVED, visible);
         Ok(())
     }
 

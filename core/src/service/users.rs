@@ -203,10 +203,13 @@ fn active_of(doc: &Map<String, Value>) -> bool {
     doc.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
 
+/// The primary email, lowercased, for the `(directory_id, email_ci)` index (not
+/// indexed when too long for it).
 fn email_ci(n: &Map<String, Value>) -> Option<String> {
     n.get("email")
         .and_then(Value::as_str)
         .map(str::to_lowercase)
+        .filter(|e| e.len() <= schema::MAX_IDENTIFIER_BYTES)
 }
 
 const ATTR_INSERT: &str =
@@ -358,6 +361,7 @@ fn canonical_body(dir: &DirectoryRow, body: Value) -> CoreResult<Map<String, Val
 }
 
 fn user_name_of(doc: &Map<String, Value>) -> CoreResult<String> {
+    schema::check_identifiers(doc, &["userName", "externalId"])?;
     match doc_string(doc, "userName") {
         Some(s) if !s.trim().is_empty() => Ok(s.to_string()),
         _ => Err(CoreError::bad(
@@ -424,9 +428,9 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
         }
         // Under the delete-inactive policy a user created inactive does not exist for the vendor.
         if active || policy == InactivePolicy::Keep {
-            sink.emit(
+            sink.emit_json(
                 events::USER_CREATED,
-                du::user_object(row, &dir.organization_id),
+                du::user_object_json(row, &dir.organization_id),
             );
         }
         Ok(())
@@ -853,15 +857,12 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
                 .select(memberships::group_id)
                 .load(c)?;
             if visible && !group_ids.is_empty() {
-                let user_obj = du::user_object(&old, &dir.organization_id);
+                let user_obj = du::user_object_json(&old, &dir.organization_id);
                 for g in groups::find_many(c, &dir.id, &group_ids)? {
-                    sink.emit(
+                    let group_obj = du::group_object(&g, &dir.organization_id).to_string();
+                    sink.emit_json(
                         events::GROUP_USER_REMOVED,
-                        du::membership_payload(
-                            &dir.id,
-                            user_obj.clone(),
-                            du::group_object(&g, &dir.organization_id),
-                        ),
+                        du::membership_payload_json(&dir.id, &user_obj, &group_obj),
                     );
                 }
             }
