@@ -49,16 +49,16 @@ fn find_for_write(
     Ok(row)
 }
 
+/// Groups of a directory by id, in id order (by primary key only, as `users::find_many`).
 pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<GroupRow>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<GroupRow> = directory_groups::table
-            .filter(directory_groups::directory_id.eq(directory_id))
             .filter(directory_groups::id.eq_any(chunk))
             .order(directory_groups::id.asc())
             .select(GroupRow::as_select())
             .load(c)?;
-        out.extend(rows);
+        out.extend(rows.into_iter().filter(|g| g.directory_id == directory_id));
     }
     Ok(out)
 }
@@ -229,11 +229,7 @@ fn resolve_for_add(
             users::USER_COLUMNS
         ));
         q.text(group_id.to_string())
-            .push(
-                " AND m.member_id = r.id) AS member FROM directory_users r WHERE r.directory_id = ",
-            )
-            .text(dir.id.clone())
-            .push(" AND r.id IN (");
+            .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE r.id IN (");
         for (i, id) in padded(chunk).enumerate() {
             if i > 0 {
                 q.push(", ");
@@ -241,7 +237,11 @@ fn resolve_for_add(
             q.text(id.clone());
         }
         q.push(")");
+        // by primary key only (see `users::find_many`); another directory's user is none
         for r in q.load::<UserMemberRow>(c)? {
+            if r.user.directory_id != dir.id {
+                continue;
+            }
             if r.member {
                 existing.insert(r.user.id.clone());
             }

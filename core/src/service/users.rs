@@ -126,7 +126,6 @@ pub(crate) fn find_many_with_groups(
         let rows: Vec<UserGroupRow> = directory_users::table
             .left_join(memberships::table.on(memberships::member_id.eq(directory_users::id)))
             .left_join(directory_groups::table.on(directory_groups::id.eq(memberships::group_id)))
-            .filter(directory_users::directory_id.eq(directory_id))
             .filter(directory_users::id.eq_any(chunk))
             .order((directory_users::id.asc(), directory_groups::id.asc()))
             .select((
@@ -135,7 +134,11 @@ pub(crate) fn find_many_with_groups(
                 directory_groups::display_name.nullable(),
             ))
             .load(c)?;
-        out.extend(fold_groups(rows));
+        out.extend(
+            fold_groups(rows)
+                .into_iter()
+                .filter(|(_, u)| u.row.directory_id == directory_id),
+        );
     }
     Ok(out)
 }
@@ -899,17 +902,20 @@ pub(crate) fn page_after(
         .load(c)?)
 }
 
-/// Users by id (one query), in the order given, skipping missing ones.
+/// Users of a directory by id (one query per 500), in the order given, skipping missing
+/// ones. The query names ids only, so that the primary key is the one index it can use
+/// (ids are unique across directories; another directory's user is dropped after):
+/// with `directory_id = ?` beside it, and statistics not yet caught up with a directory
+/// that just grew, PostgreSQL scanned the directory's users by another index.
 pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<UserRow>> {
     batch::settle(c)?;
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let rows: Vec<UserRow> = directory_users::table
-            .filter(directory_users::directory_id.eq(directory_id))
             .filter(directory_users::id.eq_any(chunk))
             .select(UserRow::as_select())
             .load(c)?;
-        out.extend(rows);
+        out.extend(rows.into_iter().filter(|u| u.directory_id == directory_id));
     }
     let pos: std::collections::HashMap<&String, usize> =
         ids.iter().enumerate().map(|(i, id)| (id, i)).collect();

@@ -88,7 +88,12 @@ impl ManageConnection for AnyManager {
             Dialect::Pg => {
                 let mut c = diesel::PgConnection::establish(&self.url)
                     .map_err(r2d2::Error::ConnectionError)?;
-                c.batch_execute("SET TIME ZONE 'UTC'")
+                // Statements stay prepared, but are planned for their parameters each
+                // time: a generic plan made while a directory's tables were still empty
+                // (the first seconds of a full sync, before any ANALYZE) kept scanning
+                // every user of the directory per lookup once it had grown — O(n²) over
+                // a sync. Planning these queries costs microseconds.
+                c.batch_execute("SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan")
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConn::Pg(c))
             }
