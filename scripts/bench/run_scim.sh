@@ -2,6 +2,7 @@
 # Reproduce the SCIM figures of docs/BENCHMARKS.md with ../shared/bench/scimbench.py.
 #
 #   scripts/bench/run_scim.sh sqlite|pg [RUNS=3] [OUT=/var/tmp/scimgate-bench]
+#   SCIMGATE_BIN=/path/to/other/scimgate scripts/bench/run_scim.sh …   (an A/B against another build)
 #
 # Each run gets a fresh database and server: scimbench `bench` (-n 5000 -c 16), then a
 # fresh one for `fullsync` (10,000 users + a 10,000-member group). The server's peak RSS
@@ -14,10 +15,10 @@ out=${3:-/var/tmp/scimgate-bench}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=$(cd "$root/.." && pwd)/shared
 target=${CARGO_TARGET_DIR:-$root/target}
-bin=$target/release/scimgate
+bin=${SCIMGATE_BIN:-$target/release/scimgate}  # SCIMGATE_BIN: compare another build
 py=${SCIMBENCH_PYTHON:-/var/tmp/scimbench/bin/python}
 [ -x "$py" ] || { python3 -m venv /var/tmp/scimbench && /var/tmp/scimbench/bin/pip install -q aiohttp; py=/var/tmp/scimbench/bin/python; }
-(cd "$root" && cargo build --release -q -p scimgate-api)
+[ -n "${SCIMGATE_BIN:-}" ] || (cd "$root" && cargo build --release -q -p scimgate-api)
 port=18190
 key=sk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mkdir -p "$out"
