@@ -119,6 +119,11 @@ impl TestDatabase {
         }
     }
 
+    /// The database URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.admin_url.is_some()
     }

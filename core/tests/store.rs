@@ -700,3 +700,53 @@ fn a_batch_of_user_writes_keeps_user_names_unique_in_order() {
     );
     assert_eq!(user_events(&mut conn, &f.id).len(), 1, "only f's creation");
 }
+
+/// Connections are not tested on every checkout (a round trip per request); a database
+/// restart while the pool idles must still cost no request: after an idle second the
+/// pool tests what it hands out and replaces the dead connections. On PostgreSQL every
+/// backend of the test database is terminated, as a restart would; on SQLite, where a
+/// connection cannot die so, the pool is only exercised the same way.
+#[test]
+fn dead_pooled_connections_are_replaced_after_an_idle_second() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    // several connections in the pool
+    let hs: Vec<_> = (0..4)
+        .map(|i| {
+            let (core, dir) = (core.clone(), dir.clone());
+            std::thread::spawn(move || {
+                users::create(&core, &dir, user_body(&format!("p{i}@x.test"))).unwrap();
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    if let Some(admin) = postgres_url() {
+        let mut c = diesel::PgConnection::establish(&admin).unwrap();
+        let db_name = t.url().rsplit('/').next().unwrap().to_string();
+        let killed: Vec<Killed> = diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind::<Text, _>(&db_name)
+        .load(&mut c)
+        .unwrap();
+        assert!(!killed.is_empty(), "no pooled connection to terminate");
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    for i in 0..6 {
+        let u = users::create(&core, &dir, user_body(&format!("q{i}@x.test")));
+        assert!(u.is_ok(), "request {i} after the restart: {:?}", u.err());
+        let mut conn = core.db.conn().unwrap();
+        assert!(users::find(&mut conn, &dir.id, &u.unwrap().id)
+            .unwrap()
+            .is_some());
+    }
+}
+
+#[derive(QueryableByName)]
+struct Killed {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    #[allow(dead_code)]
+    ok: bool,
+}
