@@ -131,22 +131,26 @@ fn update_rows(rows: Vec<UserRow>) -> Sql {
          FROM (VALUES ",
     );
     for (i, r) in rows.into_iter().enumerate() {
-        q.push(if i == 0 { "(" } else { ", (" });
-        q.text(r.id).push(", ").text(r.user_name).push(", ");
-        q.text(r.user_name_ci).push(", ");
-        match r.external_id {
-            Some(x) => q.text(x),
-            None => q.push("NULL::text"),
-        };
-        q.push(", ").bind(Bind::Bool(r.active)).push(", ");
-        match r.email_ci {
-            Some(x) => q.text(x),
-            None => q.push("NULL::text"),
-        };
-        q.push(", ").text(r.state).push(", ");
-        q.bind(Bind::BigInt(r.version)).push(", ");
-        q.text(r.scim).push(", ").text(r.normalized).push(", ");
-        q.bind(Bind::Timestamp(r.updated_at)).push(")");
+        if i > 0 {
+            q.push(", ");
+        }
+        // typed NULLs: a VALUES column of NULLs alone would have no type to assign
+        q.tuple(
+            [
+                Some(Bind::Text(r.id)),
+                Some(Bind::Text(r.user_name)),
+                Some(Bind::Text(r.user_name_ci)),
+                r.external_id.map(Bind::Text),
+                Some(Bind::Bool(r.active)),
+                r.email_ci.map(Bind::Text),
+                Some(Bind::Text(r.state)),
+                Some(Bind::BigInt(r.version)),
+                Some(Bind::Text(r.scim)),
+                Some(Bind::Text(r.normalized)),
+                Some(Bind::Timestamp(r.updated_at)),
+            ],
+            "NULL::text",
+        );
     }
     q.push(
         ") AS v(id, user_name, user_name_ci, external_id, active, email_ci, state, version, scim, \

@@ -347,22 +347,17 @@ fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()>
             if i > 0 {
                 q.push(", ");
             }
-            q.push("(")
-                .text(r.group_id.clone())
-                .push(", ")
-                .text(r.member_id.clone())
-                .push(", ")
-                .text(r.directory_id.clone())
-                .push(", ")
-                .text(r.member_type.clone())
-                .push(", ")
-                .bind(Bind::Timestamp(r.created_at))
-                .push(", ");
-            match &r.display {
-                Some(d) => q.text(d.clone()),
-                None => q.push("NULL"),
-            };
-            q.push(")");
+            q.tuple(
+                [
+                    Some(Bind::Text(r.group_id.clone())),
+                    Some(Bind::Text(r.member_id.clone())),
+                    Some(Bind::Text(r.directory_id.clone())),
+                    Some(Bind::Text(r.member_type.clone())),
+                    Some(Bind::Timestamp(r.created_at)),
+                    r.display.clone().map(Bind::Text),
+                ],
+                "NULL",
+            );
         }
         q.execute(c)?;
     }

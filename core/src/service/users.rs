@@ -220,64 +220,43 @@ const ATTR_INSERT: &str =
 const USER_INSERT: &str = "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, \
      external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at) VALUES ";
 
-fn push_opt_text(q: &mut Sql, v: &Option<String>) {
-    match v {
-        Some(v) => q.text(v.clone()),
-        None => q.push("NULL"),
-    };
-}
-
 /// `(…)` of one index row.
 fn push_attr_values(q: &mut Sql, r: &AttrRow) {
-    q.push("(")
-        .text(r.user_id.clone())
-        .push(", ")
-        .text(r.directory_id.clone())
-        .push(", ")
-        .text(r.attr.clone())
-        .push(", ")
-        .bind(Bind::BigInt(i64::from(r.elem)))
-        .push(", ");
-    push_opt_text(q, &r.vtype);
-    q.push(", ");
-    match r.vprimary {
-        Some(b) => q.bind(Bind::Bool(b)),
-        None => q.push("NULL"),
-    };
-    q.push(", ");
-    push_opt_text(q, &r.value);
-    q.push(", ");
-    push_opt_text(q, &r.value_ci);
-    q.push(")");
+    q.tuple(
+        [
+            Some(Bind::Text(r.user_id.clone())),
+            Some(Bind::Text(r.directory_id.clone())),
+            Some(Bind::Text(r.attr.clone())),
+            Some(Bind::BigInt(i64::from(r.elem))),
+            r.vtype.clone().map(Bind::Text),
+            r.vprimary.map(Bind::Bool),
+            r.value.clone().map(Bind::Text),
+            r.value_ci.clone().map(Bind::Text),
+        ],
+        "NULL",
+    );
 }
 
-/// `(…)` of one user row.
+/// `(…)` of one user row, in the column order of `USER_INSERT`.
 fn push_user_values(q: &mut Sql, row: &UserRow) {
-    q.push("(")
-        .text(row.id.clone())
-        .push(", ")
-        .text(row.directory_id.clone())
-        .push(", ")
-        .text(row.user_name.clone())
-        .push(", ")
-        .text(row.user_name_ci.clone())
-        .push(", ");
-    push_opt_text(q, &row.external_id);
-    q.push(", ").bind(Bind::Bool(row.active)).push(", ");
-    push_opt_text(q, &row.email_ci);
-    q.push(", ")
-        .text(row.state.clone())
-        .push(", ")
-        .bind(Bind::BigInt(row.version))
-        .push(", ")
-        .text(row.scim.clone())
-        .push(", ")
-        .text(row.normalized.clone())
-        .push(", ")
-        .bind(Bind::Timestamp(row.created_at))
-        .push(", ")
-        .bind(Bind::Timestamp(row.updated_at))
-        .push(")");
+    q.tuple(
+        [
+            Some(Bind::Text(row.id.clone())),
+            Some(Bind::Text(row.directory_id.clone())),
+            Some(Bind::Text(row.user_name.clone())),
+            Some(Bind::Text(row.user_name_ci.clone())),
+            row.external_id.clone().map(Bind::Text),
+            Some(Bind::Bool(row.active)),
+            row.email_ci.clone().map(Bind::Text),
+            Some(Bind::Text(row.state.clone())),
+            Some(Bind::BigInt(row.version)),
+            Some(Bind::Text(row.scim.clone())),
+            Some(Bind::Text(row.normalized.clone())),
+            Some(Bind::Timestamp(row.created_at)),
+            Some(Bind::Timestamp(row.updated_at)),
+        ],
+        "NULL",
+    );
 }
 
 /// The multi-row INSERTs of index rows (≤ 400 rows each).

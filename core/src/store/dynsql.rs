@@ -81,6 +81,25 @@ impl Sql {
         }
         self
     }
+    /// A row of a `VALUES` list: `(v1, v2, …)`, each value a bind and each `None` the
+    /// literal `null` (`NULL`, or a typed `NULL::text` where the context needs a type).
+    pub fn tuple(
+        &mut self,
+        values: impl IntoIterator<Item = Option<Bind>>,
+        null: &str,
+    ) -> &mut Self {
+        self.push("(");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            match v {
+                Some(b) => self.bind(b),
+                None => self.push(null),
+            };
+        }
+        self.push(")")
+    }
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
@@ -203,6 +222,17 @@ mod tests {
         q.text("x").push(" AND b = ").bind(Bind::BigInt(2));
         assert_eq!(q.render(Dialect::Pg), "SELECT 1 WHERE a = $1 AND b = $2");
         assert_eq!(q.render(Dialect::Sqlite), "SELECT 1 WHERE a = ? AND b = ?");
+        assert_eq!(q.bind_count(), 2);
+    }
+
+    #[test]
+    fn tuple_binds_values_and_writes_nulls() {
+        let mut q = Sql::raw("VALUES ");
+        q.tuple(
+            [Some(Bind::Text("a".into())), None, Some(Bind::BigInt(1))],
+            "NULL::text",
+        );
+        assert_eq!(q.render(Dialect::Pg), "VALUES ($1, NULL::text, $2)");
         assert_eq!(q.bind_count(), 2);
     }
 
