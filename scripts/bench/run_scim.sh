@@ -28,7 +28,7 @@ start() { # $1 = label → sets PID DIR TOK WORK
   if [ "$backend" = pg ]; then
     DB="scimgate_bench_$$_${1//-/_}"
     psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-    url="postgres://postgres@127.0.0.1:5432/$DB"
+    url="postgres://postgres@127.0.0.1:5432/$DB?sslmode=${PGSSLMODE_BENCH:-disable}"
   else
     url="sqlite://$WORK/data/scimgate.db"
   fi

@@ -34,9 +34,12 @@ pub fn parse(raw: &str) -> CoreResult<Filter> {
         return Err(CoreError::invalid_filter("filter contains a NUL character"));
     }
     let text = rewrite_value_path_sub_attr(raw);
-    let f = text
-        .parse::<Filter>()
-        .map_err(|e| CoreError::invalid_filter(format!("invalid filter {raw:?}: {e}")))?;
+    let f = match simple_eq(&text) {
+        Some(f) => f,
+        None => text
+            .parse::<Filter>()
+            .map_err(|e| CoreError::invalid_filter(format!("invalid filter {raw:?}: {e}")))?,
+    };
     let mut all = Vec::new();
     terms(&f, &mut all);
     if all.len() > MAX_FILTER_TERMS {
@@ -54,6 +57,73 @@ pub fn parse(raw: &str) -> CoreResult<Filter> {
         return Err(CoreError::invalid_filter("filter contains a NUL character"));
     }
     Ok(f)
+}
+
+/// A plain `attr` or `attr.sub` path (ATTRNAME of RFC 7644 §3.10: an ASCII letter, then
+/// letters, digits, `_` and `-`), as `scim_v2`'s parser would return it; `None` for
+/// anything else (URN prefixes, value paths), which is left to the parser.
+pub(crate) fn plain_attr(p: &str) -> Option<AttrPath> {
+    fn attr_name(s: &str) -> bool {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }
+    let (name, sub) = match p.split_once('.') {
+        Some((n, s)) => (n, Some(s)),
+        None => (p, None),
+    };
+    if !attr_name(name) || sub.is_some_and(|s| !attr_name(s)) {
+        return None;
+    }
+    Some(match sub {
+        Some(s) => AttrPath::with_sub_attr(name, s),
+        None => AttrPath::with_name(name),
+    })
+}
+
+/// Fast path for the filter every IdP sends before a create, `attr eq "string"` (plain
+/// path, single spaces or more, any case of `eq`): the filter `scim_v2` would parse from
+/// it, without its lexer, whose per-call automaton cache cost more than the rest of a
+/// lookup request. Anything else, or anything doubtful, returns `None` and goes to the
+/// parser (`simple_eq_agrees_with_the_parser` checks the two agree).
+fn simple_eq(text: &str) -> Option<Filter> {
+    let (path, rest) = text.split_once(' ')?;
+    let path = plain_attr(path)?;
+    let rest = rest.trim_start_matches(' ');
+    let (op, rest) = rest.split_at_checked(2)?;
+    if !op.eq_ignore_ascii_case("eq") || !rest.starts_with(' ') {
+        return None;
+    }
+    let lit = rest.trim_start_matches(' ');
+    // a JSON string literal that ends the filter: `"([^"\\]|\\.)*"`
+    let mut chars = lit.char_indices();
+    if chars.next()?.1 != '"' {
+        return None;
+    }
+    loop {
+        match chars.next()? {
+            (i, '"') => {
+                if i + 1 != lit.len() {
+                    return None;
+                }
+                break;
+            }
+            (_, '\\') => {
+                // `\\.`: any character but a line break is escaped
+                let escaped = chars.next()?.1;
+                if escaped == '\n' {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    let value: String = serde_json::from_str(lit).ok()?;
+    Some(Filter::Attr(AttrExp::Comparison(
+        path,
+        CompareOp::Eq,
+        CompValue::Str(value),
+    )))
 }
 
 /// The comparisons of a filter, value-path filters included.
@@ -1047,6 +1117,57 @@ fn glob_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simple_eq_agrees_with_the_parser() {
+        let fast = [
+            r#"userName eq "bjensen@example.com""#,
+            r#"userName EQ "x""#,
+            r#"userName   Eq   "x""#,
+            r#"externalId eq "00u1abc""#,
+            r#"displayName eq "Engineering ""#,
+            r#"name.givenName eq "Ann""#,
+            r#"a-b_c eq """#,
+            r#"userName eq "a\"b""#,
+            r#"userName eq "a\\b""#,
+            r#"userName eq "\u00e9t\u00e9""#,
+            r#"userName eq "é ü 漢字""#,
+            r#"userName eq "a\/b\tc""#,
+            r#"userName eq "eq""#,
+        ];
+        for f in fast {
+            let ours = simple_eq(f);
+            assert!(ours.is_some(), "{f}: expected the fast path");
+            assert_eq!(ours, f.parse::<Filter>().ok(), "{f}");
+        }
+        // everything else goes to the parser (or is an error there)
+        let slow = [
+            r#"userName eq "x" and active eq true"#,
+            r#"userName eq "x" "#,
+            r#" userName eq "x""#,
+            r#"userName eq "x"y"#,
+            r#"userName eq "x""y""#,
+            r#"userName eq "x"#,
+            r#"userName eq x"#,
+            r#"userName eq 1"#,
+            r#"userName eq true"#,
+            r#"userName ne "x""#,
+            r#"userName eqq "x""#,
+            r#"userName eq"x""#,
+            "userName\teq \"x\"",
+            r#"userName eq "bad \q escape""#,
+            "userName eq \"a\\\nb\"",
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x""#,
+            r#"emails[type eq "work"] eq "x""#,
+            r#"a.b.c eq "x""#,
+            r#"1a eq "x""#,
+            r#"userName pr"#,
+            "",
+        ];
+        for f in slow {
+            assert_eq!(simple_eq(f), None, "{f}: expected the parser");
+        }
+    }
 
     #[test]
     fn rewrites_entra_value_path_with_sub_attribute() {

@@ -783,22 +783,7 @@ impl Ctx<'_> {
 
 /// Fast path for the common `attr` / `attr.sub` paths (what the parser would return for them).
 fn plain_attr_path(p: &str) -> Option<PatchPath> {
-    fn attr_name(s: &str) -> bool {
-        let mut chars = s.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    }
-    let (name, sub) = match p.split_once('.') {
-        Some((n, s)) => (n, Some(s)),
-        None => (p, None),
-    };
-    if !attr_name(name) || sub.is_some_and(|s| !attr_name(s)) {
-        return None;
-    }
-    Some(PatchPath::Attr(match sub {
-        Some(s) => AttrPath::with_sub_attr(name, s),
-        None => AttrPath::with_name(name),
-    }))
+    crate::scim::filter::plain_attr(p).map(PatchPath::Attr)
 }
 
 fn read_only(path: &str, name: &str) -> CoreError {

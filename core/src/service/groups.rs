@@ -223,13 +223,22 @@ fn resolve_for_add(
     let uniq = distinct_ids(refs)?;
     let mut users = HashMap::with_capacity(uniq.len());
     let mut existing = HashSet::new();
+    let dialect = c.dialect();
     for chunk in uniq.chunks(500) {
-        let mut q = Sql::raw(format!(
-            "SELECT {}, EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ",
-            users::USER_COLUMNS
-        ));
-        q.text(group_id.to_string())
-            .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE r.id IN (");
+        let mut q = Sql::raw(format!("SELECT {}, ", users::USER_COLUMNS));
+        match dialect {
+            // A LATERAL `LIMIT 1` cannot be turned into a hashed subplan, which would
+            // read every membership of the group per PATCH (as `EXISTS` did under a
+            // plan kept from when the group was small): one primary-key probe per user.
+            Dialect::Pg => q
+                .push("m.x IS NOT NULL AS member FROM directory_users r LEFT JOIN LATERAL (SELECT 1 AS x FROM memberships m WHERE m.group_id = ")
+                .text(group_id.to_string())
+                .push(" AND m.member_id = r.id LIMIT 1) AS m ON true WHERE r.id IN ("),
+            Dialect::Sqlite => q
+                .push("EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
+                .text(group_id.to_string())
+                .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE r.id IN ("),
+        };
         for (i, id) in padded(chunk).enumerate() {
             if i > 0 {
                 q.push(", ");

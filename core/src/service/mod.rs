@@ -233,8 +233,7 @@ impl Core {
         let user_batch = batch > 1
             && self.db.dialect() == store::Dialect::Pg
             && jobs.iter().all(|j| matches!(j.scope, Scope::User(_)));
-        let optimistic = conn.transaction(|c| {
-            store::lock_directory(c, &dir.id)?;
+        let optimistic = store::directory_transaction(&mut conn, &dir.id, |c| {
             let _ctx = if user_batch {
                 let ids: Vec<String> = jobs
                     .iter()
@@ -273,9 +272,8 @@ impl Core {
             Err(_) => {
                 // attempt 2: a savepoint per job
                 let mut results: Vec<CoreResult<()>> = Vec::with_capacity(batch);
-                let r = conn.transaction(|c| {
+                let r = store::directory_transaction(&mut conn, &dir.id, |c| {
                     results.clear();
-                    store::lock_directory(c, &dir.id)?;
                     let mut all = EventSink::new();
                     for j in &jobs {
                         let mut sink = EventSink::new();

@@ -73,13 +73,15 @@ pub fn find_with_groups(
     batch::settle(c)?;
     let base = directory_users::table
         .left_join(memberships::table.on(memberships::member_id.eq(directory_users::id)))
-        .left_join(directory_groups::table.on(directory_groups::id.eq(memberships::group_id)))
-        .filter(directory_users::directory_id.eq(directory_id));
+        .left_join(directory_groups::table.on(directory_groups::id.eq(memberships::group_id)));
     let select = (
         UserRow::as_select(),
         directory_groups::id.nullable(),
         directory_groups::display_name.nullable(),
     );
+    // Each query names one unique key alone, so that exactly one index can serve it
+    // whatever plan PostgreSQL keeps for the prepared statement (see migration
+    // `username_index_first`); rows of another directory are dropped here.
     let found: Vec<UserGroupRow> = match key {
         UserKey::Id(id) => base
             .filter(directory_users::id.eq(id))
@@ -92,6 +94,10 @@ pub fn find_with_groups(
             .select(select)
             .load(c)?,
     };
+    let found = found
+        .into_iter()
+        .filter(|(u, _, _)| u.directory_id == directory_id)
+        .collect();
     Ok(fold_groups(found).into_values().next())
 }
 
@@ -360,15 +366,14 @@ fn taken(
     except: Option<&str>,
 ) -> CoreResult<bool> {
     batch::settle(c)?;
-    let mut q = directory_users::table
-        .filter(directory_users::directory_id.eq(dir_id))
+    // by the unique userName index alone (see `find_with_groups`)
+    let holders: Vec<(String, String)> = directory_users::table
         .filter(directory_users::user_name_ci.eq(user_name_ci))
-        .select(directory_users::id)
-        .into_boxed();
-    if let Some(id) = except {
-        q = q.filter(directory_users::id.ne(id));
-    }
-    Ok(q.first::<String>(c).optional()?.is_some())
+        .select((directory_users::id, directory_users::directory_id))
+        .load(c)?;
+    Ok(holders
+        .iter()
+        .any(|(id, d)| d == dir_id && Some(id.as_str()) != except))
 }
 
 pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRow> {
