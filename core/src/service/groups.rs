@@ -38,15 +38,31 @@ pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Opti
 }
 
 /// The resource a write targets: 404 when absent, 412 when `If-Match` does not match.
+/// Read with it, in the same round trip: whether the directory's organization maps any
+/// group to a role (if not, membership changes need no role re-evaluation).
 fn find_for_write(
     c: &mut AnyConn,
-    directory_id: &str,
+    dir: &DirectoryRow,
     id: &str,
     if_match: Option<&str>,
-) -> CoreResult<GroupRow> {
-    let row = find(c, directory_id, id)?.ok_or_else(|| not_found(id))?;
+) -> CoreResult<(GroupRow, bool)> {
+    let found: Option<(GroupRow, bool)> = directory_groups::table
+        .filter(directory_groups::id.eq(id))
+        .select((
+            GroupRow::as_select(),
+            diesel::dsl::exists(
+                role_mappings::table
+                    .filter(role_mappings::organization_id.eq(&dir.organization_id)),
+            ),
+        ))
+        .first(c)
+        .optional()?;
+    // by primary key only (see `users::find_many`); another directory's group is none
+    let (row, mapped) = found
+        .filter(|(g, _)| g.directory_id == dir.id)
+        .ok_or_else(|| not_found(id))?;
     Core::check_if_match(row.version, if_match)?;
-    Ok(row)
+    Ok((row, mapped))
 }
 
 /// Groups of a directory by id, in id order (by primary key only, as `users::find_many`).
@@ -380,6 +396,8 @@ struct MemberCtx<'a> {
     changed: bool,
     /// Users whose memberships changed (their roles are re-evaluated at the end).
     touched: Vec<String>,
+    /// Whether the organization maps any group to a role, when known.
+    mapped: Option<bool>,
 }
 
 impl<'a> MemberCtx<'a> {
@@ -390,6 +408,27 @@ impl<'a> MemberCtx<'a> {
             group,
             changed: false,
             touched: Vec::new(),
+            mapped: None,
+        }
+    }
+
+    fn mapped(self, mapped: bool) -> Self {
+        MemberCtx {
+            mapped: Some(mapped),
+            ..self
+        }
+    }
+
+    /// Re-evaluate the roles of the touched users, unless no group of the organization
+    /// maps to a role.
+    fn recompute_roles(&self, c: &mut AnyConn, sink: &mut EventSink) -> CoreResult<()> {
+        match self.mapped {
+            Some(false) => Ok(()),
+            // known to have mappings: `force` skips asking again
+            Some(true) => {
+                super::roles::recompute(self.core, c, self.dir, &self.touched, sink, true)
+            }
+            None => super::roles::recompute(self.core, c, self.dir, &self.touched, sink, false),
         }
     }
 
@@ -782,7 +821,7 @@ pub fn replace(
         if_match,
         move |core, c, sink, dir, id, if_match| {
             let mut doc = doc.clone();
-            let old = find_for_write(c, &dir.id, id, if_match)?;
+            let (old, mapped) = find_for_write(c, dir, id, if_match)?;
             if !doc.contains_key("externalId") {
                 if let Some(x) = du::group_doc(&old).get("externalId") {
                     doc.insert("externalId".into(), x.clone());
@@ -790,7 +829,7 @@ pub fn replace(
             }
             // rename first, then the membership diff (events carry the new group name)
             let updated = update_group(c, sink, dir, &old, doc, false)?;
-            let mut ctx = MemberCtx::new(core, dir, updated);
+            let mut ctx = MemberCtx::new(core, dir, updated).mapped(mapped);
             if let Some(ms) = canon.members.clone() {
                 ctx.apply(c, sink, MemberOp::Replace(ms))?;
             }
@@ -806,7 +845,7 @@ fn bump_if_members_changed(
     sink: &mut EventSink,
     ctx: MemberCtx<'_>,
 ) -> CoreResult<GroupRow> {
-    super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, false)?;
+    ctx.recompute_roles(c, sink)?;
     if !ctx.changed {
         return Ok(ctx.group);
     }
@@ -837,11 +876,11 @@ pub fn patch(
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
-            let old = find_for_write(c, &dir.id, id, if_match)?;
+            let (old, mapped) = find_for_write(c, dir, id, if_match)?;
             let mut doc = du::group_doc(&old);
             let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
             let updated = update_group(c, sink, dir, &old, doc, false)?;
-            let mut ctx = MemberCtx::new(core, dir, updated);
+            let mut ctx = MemberCtx::new(core, dir, updated).mapped(mapped);
             for op in outcome.member_ops {
                 ctx.apply(c, sink, op)?;
             }
@@ -858,7 +897,7 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
-            let old = find_for_write(c, &dir.id, id, if_match)?;
+            let (old, _) = find_for_write(c, dir, id, if_match)?;
             let mut ctx = MemberCtx::new(core, dir, old.clone());
             let all = ctx.all_member_ids(c)?;
             ctx.remove(c, sink, all)?;

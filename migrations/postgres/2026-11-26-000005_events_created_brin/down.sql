@@ -1,0 +1,2 @@
+DROP INDEX events_created;
+CREATE INDEX events_created ON events(created_at);
