@@ -27,7 +27,7 @@ use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::ids;
 use crate::model::EventRow;
-use crate::store::dynsql::{Bind, Sql};
+use crate::store::dynsql::{Bind, Column, Sql};
 use crate::store::schema::{directories, events};
 use crate::store::{AnyConn, Dialect};
 
@@ -121,7 +121,7 @@ pub fn append(
         });
     }
     let now = clock::now();
-    if conn.dialect() == Dialect::Pg && n <= 500 {
+    if conn.dialect() == Dialect::Pg {
         return append_pg(conn, directory_id, organization_id, sink, now);
     }
     let mut q = Sql::raw("UPDATE directories SET last_seq = last_seq + ");
@@ -171,7 +171,9 @@ pub fn append(
 }
 
 /// PostgreSQL: take the sequence numbers and insert the events in one statement (one
-/// round trip per write batch instead of two).
+/// round trip per write batch instead of two), over `unnest` of one array per column:
+/// one statement text, prepared once, for any number of events. Rows are inserted in
+/// `ord` order, so that `gid` (the global order within a transaction) follows `seq`.
 fn append_pg(
     conn: &mut AnyConn,
     directory_id: &str,
@@ -181,12 +183,22 @@ fn append_pg(
 ) -> CoreResult<Appended> {
     let count = sink.pending.len();
     let n = count as i64;
+    let mut ids_col = Vec::with_capacity(count);
+    let mut events_col = Vec::with_capacity(count);
+    let mut data_col = Vec::with_capacity(count);
+    for (event, data) in sink.pending {
+        ids_col.push(ids::new_id(ids::EVENT));
+        events_col.push(event.to_string());
+        data_col.push(data);
+    }
     let mut q = Sql::raw("WITH s AS (UPDATE directories SET last_seq = last_seq + ");
     q.bind(Bind::BigInt(n))
         .push(" WHERE id = ")
         .text(directory_id)
-        .push(" RETURNING last_seq) INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \
-               SELECT v.id, ")
+        .push(
+            " RETURNING last_seq), i AS (INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \
+               SELECT v.id, ",
+        )
         .text(directory_id)
         .push(", ")
         .text(organization_id)
@@ -194,27 +206,17 @@ fn append_pg(
         .bind(Bind::BigInt(n))
         .push(" + v.ord, v.event, v.data, ")
         .bind(Bind::Timestamp(now))
-        .push(" FROM s, (VALUES ");
-    for (i, (event, data)) in sink.pending.into_iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.push("(")
-            .text(ids::new_id(ids::EVENT))
-            .push(", ")
-            .bind(Bind::BigInt(i as i64 + 1))
-            .push(", ")
-            .text(event)
-            .push(", ")
-            .text(data)
-            .push(")");
-    }
-    q.push(") AS v(id, ord, event, data) RETURNING seq AS last_seq");
+        .push(" FROM s, ")
+        .unnest(vec![
+            Column::Text(ids_col),
+            Column::Text(events_col),
+            Column::Text(data_col),
+        ])
+        .push(" WITH ORDINALITY AS v(id, event, data, ord) ORDER BY v.ord) SELECT last_seq FROM s");
     let rows: Vec<SeqRow> = q.load(conn)?;
     let last = rows
-        .iter()
+        .first()
         .map(|r| r.last_seq)
-        .max()
         .ok_or_else(|| CoreError::not_found("directory not found"))?;
     Ok(Appended {
         directory_id: directory_id.to_string(),

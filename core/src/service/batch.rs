@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use super::users::{self, NewUser, WithGroups};
 use crate::error::CoreResult;
 use crate::model::UserRow;
-use crate::store::dynsql::{Bind, Sql};
+use crate::store::dynsql::Sql;
 use crate::store::AnyConn;
 
 #[derive(Default)]
@@ -122,40 +122,19 @@ pub(crate) fn settle(c: &mut AnyConn) -> CoreResult<()> {
     Ok(())
 }
 
-/// `UPDATE … FROM (VALUES …)` of whole user rows, by id.
+/// `UPDATE … FROM unnest(…)` of whole user rows, by id: one statement text for any
+/// number of rows (PostgreSQL; batches exist on PostgreSQL only).
 fn update_rows(rows: Vec<UserRow>) -> Sql {
     let mut q = Sql::raw(
         "UPDATE directory_users AS u SET user_name = v.user_name, user_name_ci = v.user_name_ci, \
          external_id = v.external_id, active = v.active, email_ci = v.email_ci, state = v.state, \
          version = v.version, scim = v.scim, normalized = v.normalized, updated_at = v.updated_at \
-         FROM (VALUES ",
+         FROM ",
     );
-    for (i, r) in rows.into_iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        // typed NULLs: a VALUES column of NULLs alone would have no type to assign
-        q.tuple(
-            [
-                Some(Bind::Text(r.id)),
-                Some(Bind::Text(r.user_name)),
-                Some(Bind::Text(r.user_name_ci)),
-                r.external_id.map(Bind::Text),
-                Some(Bind::Bool(r.active)),
-                r.email_ci.map(Bind::Text),
-                Some(Bind::Text(r.state)),
-                Some(Bind::BigInt(r.version)),
-                Some(Bind::Text(r.scim)),
-                Some(Bind::Text(r.normalized)),
-                Some(Bind::Timestamp(r.updated_at)),
-            ],
-            "NULL::text",
-        );
-    }
-    q.push(
-        ") AS v(id, user_name, user_name_ci, external_id, active, email_ci, state, version, scim, \
-         normalized, updated_at) WHERE u.id = v.id",
-    );
+    q.unnest(users::user_columns(rows.iter())).push(format!(
+        " AS v({}) WHERE u.id = v.id",
+        users::USER_INSERT_COLUMNS
+    ));
     q
 }
 
@@ -184,12 +163,17 @@ mod tests {
     }
 
     #[test]
-    fn update_rows_binds_every_value_and_types_nulls() {
-        let q = update_rows(vec![row("a", Some("x")), row("b", None)]);
-        let sql = q.render(Dialect::Pg);
-        assert!(sql.contains("($1, $2, $3, $4, $5, NULL::text, $6, $7, $8, $9, $10), ($11, $12, $13, NULL::text, $14, NULL::text"), "{sql}");
-        assert!(sql.ends_with("WHERE u.id = v.id"));
-        assert_eq!(q.bind_count(), 10 + 9);
+    fn update_rows_has_one_statement_text_for_any_number_of_rows() {
+        let one = update_rows(vec![row("a", Some("x"))]);
+        let two = update_rows(vec![row("a", Some("x")), row("b", None)]);
+        let sql = two.render(Dialect::Pg);
+        assert_eq!(one.render(Dialect::Pg), sql, "prepared once");
+        assert_eq!(two.bind_count(), 13, "one array per column");
+        assert!(
+            sql.contains("FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[]"),
+            "{sql}"
+        );
+        assert!(sql.ends_with("WHERE u.id = v.id"), "{sql}");
     }
 
     #[test]

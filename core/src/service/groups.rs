@@ -19,7 +19,7 @@ use crate::scim::filter::{self, Translator};
 use crate::scim::patch::{self, MemberOp};
 use crate::scim::resource::Ref;
 use crate::scim::schema::{self, MemberRef};
-use crate::store::dynsql::{Bind, Sql};
+use crate::store::dynsql::{self, Bind, Sql};
 use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
 use crate::store::{AnyConn, Dialect};
 use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
@@ -249,19 +249,16 @@ fn resolve_for_add(
             Dialect::Pg => q
                 .push("m.x IS NOT NULL AS member FROM directory_users r LEFT JOIN LATERAL (SELECT 1 AS x FROM memberships m WHERE m.group_id = ")
                 .text(group_id.to_string())
-                .push(" AND m.member_id = r.id LIMIT 1) AS m ON true WHERE r.id IN ("),
+                .push(" AND m.member_id = r.id LIMIT 1) AS m ON true WHERE r.id = ANY(")
+                .bind(Bind::Array(dynsql::Column::Text(chunk.to_vec())))
+                .push("::text[])"),
             Dialect::Sqlite => q
                 .push("EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
                 .text(group_id.to_string())
-                .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE r.id IN ("),
+                .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE r.id IN (")
+                .list(padded(chunk))
+                .push(")"),
         };
-        for (i, id) in padded(chunk).enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.text(id.clone());
-        }
-        q.push(")");
         // by primary key only (see `users::find_many`); another directory's user is none
         for r in q.load::<UserMemberRow>(c)? {
             if r.user.directory_id != dir.id {
@@ -297,14 +294,9 @@ struct MemberIdRow {
 fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str) -> Sql {
     match dialect {
         Dialect::Pg => {
-            let mut q = Sql::raw(format!("SELECT {select} FROM (VALUES "));
-            for (i, id) in padded(ids).enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.push("(").text(id.clone()).push(")");
-            }
-            q.push(") AS v(id) CROSS JOIN LATERAL (SELECT m.member_id, m.ctid FROM memberships m WHERE m.group_id = ")
+            let mut q = Sql::raw(format!("SELECT {select} FROM "));
+            q.unnest(vec![dynsql::Column::Text(ids.to_vec())]);
+            q.push(" AS v(id) CROSS JOIN LATERAL (SELECT m.member_id, m.ctid FROM memberships m WHERE m.group_id = ")
                 .text(group_id.to_string())
                 .push(" AND m.member_id = v.id LIMIT 1) AS m");
             q
@@ -313,14 +305,10 @@ fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str)
             let mut q = Sql::raw(format!(
                 "SELECT {select} FROM memberships m WHERE m.group_id = "
             ));
-            q.text(group_id.to_string()).push(" AND m.member_id IN (");
-            for (i, id) in padded(ids).enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.text(id.clone());
-            }
-            q.push(")");
+            q.text(group_id.to_string())
+                .push(" AND m.member_id IN (")
+                .list(padded(ids))
+                .push(")");
             q
         }
     }
@@ -364,6 +352,25 @@ fn delete_members(c: &mut AnyConn, group_id: &str, ids: &[String]) -> CoreResult
 }
 
 fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if c.dialect() == Dialect::Pg {
+        // one statement text for any number of rows (see `Sql::unnest`)
+        let mut q = Sql::raw(
+            "INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at, display) SELECT * FROM ",
+        );
+        q.unnest(vec![
+            dynsql::Column::Text(rows.iter().map(|r| r.group_id.clone()).collect()),
+            dynsql::Column::Text(rows.iter().map(|r| r.member_id.clone()).collect()),
+            dynsql::Column::Text(rows.iter().map(|r| r.directory_id.clone()).collect()),
+            dynsql::Column::Text(rows.iter().map(|r| r.member_type.clone()).collect()),
+            dynsql::Column::Timestamp(rows.iter().map(|r| r.created_at).collect()),
+            dynsql::Column::OptText(rows.iter().map(|r| r.display.clone()).collect()),
+        ]);
+        q.execute(c)?;
+        return Ok(());
+    }
     for chunk in rows.chunks(500) {
         let mut q = Sql::raw(
             "INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at, display) VALUES ",

@@ -16,7 +16,7 @@ use crate::model::{AttrRow, DirectoryRow, UserRow};
 use crate::scim::filter::{self, Translator};
 use crate::scim::resource::Ref;
 use crate::scim::{index, patch, schema};
-use crate::store::dynsql::{Bind, Sql};
+use crate::store::dynsql::{Bind, Column, Sql};
 use crate::store::schema::{directory_groups, directory_users, memberships, user_attrs};
 use crate::store::AnyConn;
 use scimgate_connectors::{normalize_patch, normalize_user_body, ResourceKind};
@@ -221,8 +221,12 @@ fn email_ci(n: &Map<String, Value>) -> Option<String> {
         .filter(|e| e.len() <= schema::MAX_IDENTIFIER_BYTES)
 }
 
+const ATTR_INSERT_COLUMNS: &str =
+    "user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci";
 const ATTR_INSERT: &str =
     "INSERT INTO user_attrs (user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci) VALUES ";
+pub(crate) const USER_INSERT_COLUMNS: &str = "id, directory_id, user_name, user_name_ci, \
+     external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at";
 const USER_INSERT: &str = "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, \
      external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at) VALUES ";
 
@@ -282,6 +286,17 @@ fn index_inserts<'a>(rows: impl Iterator<Item = &'a AttrRow>) -> Vec<Sql> {
 }
 
 fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if c.dialect() == crate::store::Dialect::Pg {
+        let mut q = Sql::raw(format!(
+            "INSERT INTO user_attrs ({ATTR_INSERT_COLUMNS}) SELECT * FROM "
+        ));
+        q.unnest(attr_columns(rows.iter()));
+        q.execute(c)?;
+        return Ok(());
+    }
     for q in index_inserts(rows.iter()) {
         q.execute(c)?;
     }
@@ -291,12 +306,24 @@ fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
 /// A new user with its index rows.
 pub(crate) type NewUser = (UserRow, Vec<AttrRow>);
 
-/// Insert new users and their index rows. On PostgreSQL the users and the first 400
-/// index rows go in one statement (a data-modifying CTE): one round trip for a created
-/// user, or for a batch of them (see `batch`). The statement of one user stays
-/// prepared; that of several, whose text varies with their number, is not kept.
+/// Insert new users and their index rows. On PostgreSQL users and index rows go in
+/// one statement (a data-modifying CTE over `unnest` of one array per column): one
+/// round trip, and one prepared statement, for a created user or a batch of them (see
+/// `batch`). SQLite lists the rows as `VALUES`.
 pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()> {
     if users.is_empty() {
+        return Ok(());
+    }
+    if c.dialect() == crate::store::Dialect::Pg {
+        let mut q = Sql::raw(format!(
+            "WITH u AS (INSERT INTO directory_users ({USER_INSERT_COLUMNS}) SELECT * FROM "
+        ));
+        q.unnest(user_columns(users.iter().map(|(u, _)| u)))
+            .push(format!(
+                ") INSERT INTO user_attrs ({ATTR_INSERT_COLUMNS}) SELECT * FROM "
+            ))
+            .unnest(attr_columns(users.iter().flat_map(|(_, a)| a.iter())));
+        q.execute(c)?;
         return Ok(());
     }
     let mut q = Sql::raw(USER_INSERT);
@@ -309,24 +336,75 @@ pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()>
     if users.len() > 1 {
         q = q.uncached();
     }
-    let mut inserts = index_inserts(users.iter().flat_map(|(_, a)| a.iter())).into_iter();
-    match (c.dialect(), inserts.next()) {
-        (crate::store::Dialect::Pg, Some(first)) => {
-            let mut w = Sql::raw("WITH u AS (");
-            w.append(q).push(") ").append(first);
-            w.execute(c)?;
-        }
-        (_, first) => {
-            q.execute(c)?;
-            if let Some(f) = first {
-                f.execute(c)?;
-            }
-        }
-    }
-    for rest in inserts {
-        rest.execute(c)?;
+    q.execute(c)?;
+    for q in index_inserts(users.iter().flat_map(|(_, a)| a.iter())) {
+        q.execute(c)?;
     }
     Ok(())
+}
+
+/// User rows column by column (PostgreSQL arrays), in the order of `USER_INSERT_COLUMNS`.
+pub(crate) fn user_columns<'a>(rows: impl Iterator<Item = &'a UserRow>) -> Vec<Column> {
+    let (mut id, mut dir, mut name, mut name_ci, mut ext, mut active, mut email) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut state, mut version, mut scim, mut norm, mut created, mut updated) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for r in rows {
+        id.push(r.id.clone());
+        dir.push(r.directory_id.clone());
+        name.push(r.user_name.clone());
+        name_ci.push(r.user_name_ci.clone());
+        ext.push(r.external_id.clone());
+        active.push(r.active);
+        email.push(r.email_ci.clone());
+        state.push(r.state.clone());
+        version.push(r.version);
+        scim.push(r.scim.clone());
+        norm.push(r.normalized.clone());
+        created.push(r.created_at);
+        updated.push(r.updated_at);
+    }
+    vec![
+        Column::Text(id),
+        Column::Text(dir),
+        Column::Text(name),
+        Column::Text(name_ci),
+        Column::OptText(ext),
+        Column::Bool(active),
+        Column::OptText(email),
+        Column::Text(state),
+        Column::BigInt(version),
+        Column::Text(scim),
+        Column::Text(norm),
+        Column::Timestamp(created),
+        Column::Timestamp(updated),
+    ]
+}
+
+/// Index rows column by column (PostgreSQL arrays), in the order of `ATTR_INSERT_COLUMNS`.
+fn attr_columns<'a>(rows: impl Iterator<Item = &'a AttrRow>) -> Vec<Column> {
+    let (mut user, mut dir, mut attr, mut elem) = (vec![], vec![], vec![], vec![]);
+    let (mut vtype, mut vprimary, mut value, mut value_ci) = (vec![], vec![], vec![], vec![]);
+    for r in rows {
+        user.push(r.user_id.clone());
+        dir.push(r.directory_id.clone());
+        attr.push(r.attr.clone());
+        elem.push(i64::from(r.elem));
+        vtype.push(r.vtype.clone());
+        vprimary.push(r.vprimary);
+        value.push(r.value.clone());
+        value_ci.push(r.value_ci.clone());
+    }
+    vec![
+        Column::Text(user),
+        Column::Text(dir),
+        Column::Text(attr),
+        Column::BigInt(elem),
+        Column::OptText(vtype),
+        Column::OptBool(vprimary),
+        Column::OptText(value),
+        Column::OptText(value_ci),
+    ]
 }
 
 fn map_unique(e: CoreError, user_name: &str) -> CoreError {

@@ -6,7 +6,7 @@ use diesel::backend::Backend;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Text, Timestamp, Untyped};
+use diesel::sql_types::{Array, BigInt, Bool, HasSqlType, Nullable, Text, Timestamp, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
@@ -18,6 +18,32 @@ pub enum Bind {
     Bool(bool),
     BigInt(i64),
     Timestamp(NaiveDateTime),
+    /// PostgreSQL only: a whole column as one array, for `unnest($n::text[], …)`, so
+    /// that a statement of any number of rows has one text and stays prepared.
+    Array(Column),
+}
+
+/// A column of values bound as one PostgreSQL array (see [`Bind::Array`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Text(Vec<String>),
+    OptText(Vec<Option<String>>),
+    Bool(Vec<bool>),
+    OptBool(Vec<Option<bool>>),
+    BigInt(Vec<i64>),
+    Timestamp(Vec<NaiveDateTime>),
+}
+
+impl Column {
+    /// The array type to cast the parameter to in SQL (`$n::text[]`).
+    pub fn sql_type(&self) -> &'static str {
+        match self {
+            Column::Text(_) | Column::OptText(_) => "text[]",
+            Column::Bool(_) | Column::OptBool(_) => "boolean[]",
+            Column::BigInt(_) => "bigint[]",
+            Column::Timestamp(_) => "timestamp[]",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +92,28 @@ impl Sql {
     }
     pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
         self.bind(Bind::Text(s.into()))
+    }
+    /// `$1, $2, …`: one text bind per item (an `IN` list).
+    pub fn list<'a>(&mut self, items: impl IntoIterator<Item = &'a String>) -> &mut Self {
+        for (i, v) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(v.clone());
+        }
+        self
+    }
+    /// `unnest($1::text[], $2::bigint[], …)`: rows given column by column (PostgreSQL).
+    pub fn unnest(&mut self, columns: Vec<Column>) -> &mut Self {
+        self.push("unnest(");
+        for (i, c) in columns.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            let ty = c.sql_type();
+            self.bind(Bind::Array(c)).push(format!("::{ty}"));
+        }
+        self.push(")")
     }
     pub fn append(&mut self, other: Sql) -> &mut Self {
         self.cacheable &= other.cacheable;
@@ -175,9 +223,41 @@ impl Query for Q<'_> {
 
 impl<Conn> RunQueryDsl<Conn> for Q<'_> {}
 
+/// How a backend binds a [`Column`]: as an array on PostgreSQL; SQLite has no arrays
+/// (its statements list rows as `VALUES` instead).
+trait ArrayBinds: Backend + Sized {
+    fn push_column<'b>(out: &mut AstPass<'_, 'b, Self>, c: &'b Column) -> QueryResult<()>;
+}
+
+impl ArrayBinds for Pg {
+    fn push_column<'b>(out: &mut AstPass<'_, 'b, Pg>, c: &'b Column) -> QueryResult<()> {
+        match c {
+            Column::Text(v) => out.push_bind_param::<Array<Text>, _>(v),
+            Column::OptText(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v),
+            Column::Bool(v) => out.push_bind_param::<Array<Bool>, _>(v),
+            Column::OptBool(v) => out.push_bind_param::<Array<Nullable<Bool>>, _>(v),
+            Column::BigInt(v) => out.push_bind_param::<Array<BigInt>, _>(v),
+            Column::Timestamp(v) => out.push_bind_param::<Array<Timestamp>, _>(v),
+        }
+    }
+}
+
+impl ArrayBinds for Sqlite {
+    fn push_column<'b>(_: &mut AstPass<'_, 'b, Sqlite>, _: &'b Column) -> QueryResult<()> {
+        Err(diesel::result::Error::QueryBuilderError(
+            "array parameters exist on PostgreSQL only".into(),
+        ))
+    }
+}
+
 impl<DB> QueryFragment<DB> for Q<'_>
 where
-    DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    DB: Backend
+        + ArrayBinds
+        + HasSqlType<Text>
+        + HasSqlType<Bool>
+        + HasSqlType<BigInt>
+        + HasSqlType<Timestamp>,
     String: ToSql<Text, DB>,
     bool: ToSql<Bool, DB>,
     i64: ToSql<BigInt, DB>,
@@ -194,6 +274,7 @@ where
                 Part::Bind(Bind::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                 Part::Bind(Bind::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
                 Part::Bind(Bind::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
+                Part::Bind(Bind::Array(c)) => DB::push_column(&mut out, c)?,
             }
         }
         Ok(())
