@@ -18,7 +18,7 @@ fn status_of(e: &CoreError) -> StatusCode {
         CoreError::Conflict { .. } => StatusCode::CONFLICT,
         CoreError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         CoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        CoreError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::Pool(_) | CoreError::WouldWait(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::Db(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -70,6 +70,8 @@ impl From<CoreError> for ScimError {
         let (scim_type, detail) = match &e {
             CoreError::BadRequest { scim_type, detail }
             | CoreError::Conflict { scim_type, detail } => (*scim_type, detail.clone()),
+            // the signal of an inline read that is run again on the blocking pool
+            CoreError::WouldWait(_) => (None, "server busy; retry".to_string()),
             CoreError::Db(_) | CoreError::Internal(_) | CoreError::Pool(_) => {
                 tracing::error!(error = %e, "SCIM request failed");
                 (
@@ -169,7 +171,7 @@ impl From<CoreError> for ApiError {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", d)
             }
             CoreError::Unauthorized(_) => ApiError::unauthorized(),
-            CoreError::Pool(_) => {
+            CoreError::Pool(_) | CoreError::WouldWait(_) => {
                 tracing::error!(error = %e, "API request failed");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -16,7 +16,7 @@ use scimgate_core::scim::resource::{
     etag, list_response, render_group, render_user, Projection, Ref,
 };
 use scimgate_core::service::users::ListParams;
-use scimgate_core::service::{admin, auth, groups, users};
+use scimgate_core::service::{self, admin, auth, groups, users};
 use scimgate_core::Core;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -107,6 +107,43 @@ where
         f(&core, &a.directory)
     })
     .await?
+}
+
+/// [`run`] for a point read (a user by id, a lookup by `userName`/`externalId`/`id`):
+/// first on this HTTP worker, as long as nothing in it has to wait (the token is in
+/// the cache, the directory is activated, a pooled connection is free right now; see
+/// `store::without_waiting`). A point read takes about 0.1 ms; handing it to the
+/// blocking pool and back costs two thread switches, which on a 2-core VM were a third
+/// of the server's CPU per lookup. Whatever would have waited runs again through `run`.
+async fn run_point_read<T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    f: F,
+) -> Result<T, ScimError>
+where
+    T: Send + 'static,
+    F: Fn(&Core, &DirectoryRow) -> Result<T, ScimError> + Clone + Send + 'static,
+{
+    if let Some(token) = bearer(req) {
+        let directory_id = path_dir(req);
+        let core = &state.core;
+        let inline = service::without_waiting(|| {
+            let a =
+                auth::verify_directory_token(core, &token, &directory_id).map_err(|e| match e {
+                    scimgate_core::CoreError::Unauthorized(_) => ScimError::unauthorized(),
+                    other => other.into(),
+                })?;
+            if a.directory.activated_at.is_none() {
+                // activation writes: not here
+                return Err(service::refuse_waiting_now());
+            }
+            f(core, &a.directory)
+        });
+        if let Some(done) = inline {
+            return done;
+        }
+    }
+    run(state, req, f).await
 }
 
 fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
@@ -348,12 +385,20 @@ async fn do_list_users(
 ) -> Result<HttpResponse, ScimError> {
     let params = q.params()?;
     let proj = q.projection();
-    let body = run(&state, &req, move |core, dir| {
+    let point = params
+        .filter
+        .as_deref()
+        .is_some_and(scimgate_core::scim::filter::is_point_lookup);
+    let job = move |core: &Core, dir: &DirectoryRow| {
         let listed = users::list(core, dir, &params)?;
         let resources = render_users(core, dir, &listed.rows, listed.groups, &proj)?;
         Ok(list_response(listed.total, listed.start_index, resources))
-    })
-    .await?;
+    };
+    let body = if point {
+        run_point_read(&state, &req, job).await?
+    } else {
+        run(&state, &req, job).await?
+    };
     Ok(scim_json(StatusCode::OK, &body))
 }
 
@@ -422,7 +467,7 @@ async fn get_user(
 ) -> Result<HttpResponse, ScimError> {
     let id = id_of(&req);
     let proj = q.projection();
-    run(&state, &req, move |core, dir| {
+    run_point_read(&state, &req, move |core, dir| {
         let u = users::get(core, dir, &id)?;
         user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
     })

@@ -62,6 +62,10 @@ pub enum CoreError {
     Db(diesel::result::Error),
     #[error("database pool error: {0}")]
     Pool(String),
+    /// Work started with [`crate::store::without_waiting`] needed what it may not wait
+    /// for (no pooled connection free at once, or a write): run it again where it may.
+    #[error("would wait: {0}")]
+    WouldWait(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -112,7 +116,10 @@ impl CoreError {
     pub fn is_client_error(&self) -> bool {
         !matches!(
             self,
-            CoreError::Db(_) | CoreError::Pool(_) | CoreError::Internal(_)
+            CoreError::Db(_)
+                | CoreError::Pool(_)
+                | CoreError::WouldWait(_)
+                | CoreError::Internal(_)
         )
     }
 }

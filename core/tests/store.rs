@@ -12,7 +12,7 @@ use diesel::sql_types::Text;
 use scimgate_core::bus::Bus;
 use scimgate_core::events::{self as log, EventQuery, Order};
 use scimgate_core::model::*;
-use scimgate_core::service::{admin, groups, users};
+use scimgate_core::service::{self, admin, groups, users};
 use scimgate_core::store::schema::*;
 use scimgate_core::store::AnyConn;
 use scimgate_core::testing::{postgres_url, TestDatabase};
@@ -749,4 +749,62 @@ struct Killed {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     #[allow(dead_code)]
     ok: bool,
+}
+
+/// Point reads on an HTTP worker run in `without_waiting`: they never block. Without a
+/// free pooled connection, for a write, or for a token not in the cache they refuse at
+/// once (`None`, nothing written; the caller runs them on the blocking pool instead),
+/// and otherwise they answer what a read on the blocking pool answers.
+#[test]
+fn reads_without_waiting_refuse_what_would_wait_and_answer_the_rest() {
+    let t = TestDatabase::new();
+    let core = core_on(&t);
+    let org = admin::create_organization(&core, "Org", &[]).unwrap();
+    let created = admin::create_directory(&core, &org.id, "okta scim v2.0", None).unwrap();
+    let dir = created.directory.clone();
+    let u = users::create(&core, &dir, user_body("w@x.test")).unwrap();
+
+    // a read with a connection free: answered
+    let got = service::without_waiting(|| users::get(&core, &dir, &u.id).map(|g| g.row.id));
+    assert_eq!(got.map(Result::unwrap), Some(u.id.clone()));
+    let lookup = users::ListParams {
+        filter: Some(r#"userName eq "W@X.test""#.into()),
+        ..Default::default()
+    };
+    let listed = service::without_waiting(|| users::list(&core, &dir, &lookup).unwrap());
+    assert_eq!(listed.map(|l| l.total), Some(1));
+
+    // a write: refused before it starts, nothing written
+    let w = service::without_waiting(|| users::create(&core, &dir, user_body("v@x.test")));
+    assert!(w.is_none(), "a write ran without waiting");
+    let v = users::ListParams {
+        filter: Some(r#"userName eq "v@x.test""#.into()),
+        ..Default::default()
+    };
+    assert_eq!(users::list(&core, &dir, &v).unwrap().total, 0);
+
+    // a token not yet cached: refused; once verified where it may wait, answered
+    let tok = &created.bearer_token;
+    let first = service::without_waiting(|| {
+        scimgate_core::service::auth::verify_directory_token(&core, tok, &dir.id).is_ok()
+    });
+    assert_eq!(
+        first, None,
+        "an uncached token was verified without waiting"
+    );
+    scimgate_core::service::auth::verify_directory_token(&core, tok, &dir.id).unwrap();
+    let again = service::without_waiting(|| {
+        scimgate_core::service::auth::verify_directory_token(&core, tok, &dir.id).is_ok()
+    });
+    assert_eq!(again, Some(true));
+
+    // every pooled connection taken: refused at once instead of waiting for one
+    let held: Vec<_> = (0..8).map(|_| core.db.conn().unwrap()).collect();
+    let t0 = Instant::now();
+    let r = service::without_waiting(|| users::get(&core, &dir, &u.id).map(|g| g.row.id));
+    assert!(r.is_none(), "a read waited for a pooled connection");
+    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+    drop(held);
+    let r = service::without_waiting(|| users::get(&core, &dir, &u.id).map(|g| g.row.id));
+    assert_eq!(r.map(Result::unwrap), Some(u.id));
 }

@@ -126,6 +126,20 @@ fn simple_eq(text: &str) -> Option<Filter> {
     )))
 }
 
+/// Whether a filter is a lookup by one key an IdP looks users up by (`userName`,
+/// `externalId` or `id` `eq "…"`): a read of at most a few rows.
+pub fn is_point_lookup(raw: &str) -> bool {
+    match simple_eq(raw.trim()) {
+        Some(Filter::Attr(AttrExp::Comparison(p, _, _))) => {
+            p.sub_attr.is_none()
+                && ["userName", "externalId", "id"]
+                    .iter()
+                    .any(|k| p.name.eq_ignore_ascii_case(k))
+        }
+        _ => false,
+    }
+}
+
 /// The comparisons of a filter, value-path filters included.
 fn terms<'a>(f: &'a Filter, out: &mut Vec<&'a AttrExp>) {
     match f {

@@ -140,6 +140,10 @@ pub fn verify_directory_token(
             Err(unauthorized())
         };
     }
+    // not cached: verified on a thread that may wait (it may write the last-used time)
+    if let Some(e) = crate::store::refuse_waiting("a token not in the cache") {
+        return Err(e);
+    }
     let mut conn = core.db.conn()?;
     let row: Option<(TokenRow, DirectoryRow)> = directory_tokens::table
         .inner_join(directories::table)

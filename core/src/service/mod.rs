@@ -1,5 +1,6 @@
 //! The application services: everything a request handler calls. Each public
-//! function is synchronous (diesel); handlers run them in `web::block`.
+//! function is synchronous (diesel); handlers run them in `web::block`, or point reads
+//! in [`without_waiting`] on the HTTP worker itself.
 
 pub mod admin;
 pub mod auth;
@@ -11,6 +12,9 @@ pub mod reads;
 pub mod roles;
 pub mod snapshot;
 pub mod users;
+
+/// Reads run on a thread that must not block (see `store::without_waiting`).
+pub use crate::store::{refuse_waiting_now, without_waiting};
 
 use std::sync::{Arc, Mutex};
 
@@ -122,6 +126,10 @@ impl Core {
         scope: Scope,
         f: impl Fn(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + Sync + 'static,
     ) -> CoreResult<T> {
+        // a write waits for its batch: never on a thread that must not wait
+        if let Some(e) = store::refuse_waiting("a write") {
+            return Err(e);
+        }
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let job: combine::Job = Arc::new(move |c: &mut AnyConn, sink: &mut EventSink| {

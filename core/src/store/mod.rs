@@ -263,7 +263,7 @@ impl Db {
         // every pooled connection may be dead (a restarted database): try each once,
         // then one freshly opened
         for _ in 0..=self.pool.max_size() {
-            let mut c = self.pool.get()?;
+            let mut c = self.get()?;
             if !validate {
                 return Ok(c);
             }
@@ -276,6 +276,19 @@ impl Db {
                     drop(c); // has_broken sees the failed test and closes it
                 }
             }
+        }
+        self.get()
+    }
+
+    /// A pooled connection: waiting for one to be free, or, in [`without_waiting`],
+    /// only one free right now.
+    fn get(&self) -> CoreResult<PooledConn> {
+        if NO_WAIT.get() {
+            return match self.pool.try_get() {
+                Some(c) => Ok(c),
+                None => Err(refuse_waiting("no pooled connection is free")
+                    .unwrap_or_else(|| CoreError::internal("no pooled connection"))),
+            };
         }
         Ok(self.pool.get()?)
     }
@@ -339,6 +352,46 @@ pub fn run_migrations(conn: &mut AnyConn) -> CoreResult<Vec<String>> {
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|v| v.iter().map(|m| m.to_string()).collect())
             .map_err(map),
+    }
+}
+
+thread_local! {
+    static NO_WAIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static REFUSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` on this thread without ever waiting: for reads run on an HTTP worker
+/// thread, which must not block. Inside, `Db::conn` answers [`CoreError::WouldWait`]
+/// when no pooled connection is free right now, and so does anything else that would
+/// wait (a write, a token not in the cache); `None` then, whatever `f` made of that
+/// error, and the caller runs the work again where it may wait.
+pub fn without_waiting<T>(f: impl FnOnce() -> T) -> Option<T> {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            NO_WAIT.set(self.0);
+        }
+    }
+    let _reset = Reset(NO_WAIT.replace(true));
+    REFUSED.set(false);
+    let out = f();
+    (!REFUSED.replace(false)).then_some(out)
+}
+
+/// In [`without_waiting`]: refuse, now, to go on (for what the caller knows would wait).
+pub fn refuse_waiting_now<E: From<CoreError>>() -> E {
+    refuse_waiting("work that waits")
+        .unwrap_or_else(|| CoreError::internal("refused outside without_waiting"))
+        .into()
+}
+
+/// In [`without_waiting`]: refuse what would wait (the caller returns the error).
+pub(crate) fn refuse_waiting(what: &'static str) -> Option<CoreError> {
+    if NO_WAIT.get() {
+        REFUSED.set(true);
+        Some(CoreError::WouldWait(what))
+    } else {
+        None
     }
 }
 
