@@ -808,3 +808,93 @@ fn reads_without_waiting_refuse_what_would_wait_and_answer_the_rest() {
     let r = service::without_waiting(|| users::get(&core, &dir, &u.id).map(|g| g.row.id));
     assert_eq!(r.map(Result::unwrap), Some(u.id));
 }
+
+/// Writes awaited from async tasks (`Core::run_async`, no thread waiting) and writes
+/// waiting on threads (`Core::run`) share one directory's batches: a batch held back
+/// with queued async writes first is led from the blocking pool when released, mixed
+/// writers all get their answers, and the directory's events stay one gap-free
+/// sequence, one `user.created` per user.
+#[test]
+fn async_and_blocking_writers_share_a_directorys_batches() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // held back: async writes queue first, then a blocking one; released, all commit
+    let hold = core.pause_writes(&dir);
+    let mut tasks = Vec::new();
+    for i in 0..3 {
+        let w = users::prepare_create(&core, &dir, user_body(&format!("held{i}@x.test"))).unwrap();
+        let c = core.clone();
+        tasks
+            .push(rt.spawn(async move { c.run_async(w, tokio::runtime::Handle::current()).await }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while core.queued_writes(&dir) < 3 {
+        assert!(Instant::now() < deadline, "async writes were not queued");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (c2, d2) = (core.clone(), dir.clone());
+    let blocking = std::thread::spawn(move || users::create(&c2, &d2, user_body("held-b@x.test")));
+    while core.queued_writes(&dir) < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the blocking write was not queued"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(hold);
+    for task in tasks {
+        rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), task).await })
+            .expect("an async write was never committed")
+            .unwrap()
+            .unwrap();
+    }
+    blocking.join().unwrap().unwrap();
+
+    // mixed, concurrent: 4 threads and 40 tasks, 10 writes each thread
+    let mut threads = Vec::new();
+    for k in 0..4 {
+        let (c, d) = (core.clone(), dir.clone());
+        threads.push(std::thread::spawn(move || {
+            for i in 0..10 {
+                users::create(&c, &d, user_body(&format!("t{k}-{i}@x.test"))).unwrap();
+            }
+        }));
+    }
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let w = users::prepare_create(&core, &dir, user_body(&format!("a{i}@x.test"))).unwrap();
+        let c = core.clone();
+        tasks
+            .push(rt.spawn(async move { c.run_async(w, tokio::runtime::Handle::current()).await }));
+    }
+    for task in tasks {
+        rt.block_on(task).unwrap().unwrap();
+    }
+    for th in threads {
+        th.join().unwrap();
+    }
+    assert_eq!(core.queued_writes(&dir), 0);
+
+    let mut conn = core.db.conn().unwrap();
+    let seqs: Vec<i64> = events::table
+        .filter(events::directory_id.eq(&dir.id))
+        .order(events::seq.asc())
+        .select(events::seq)
+        .load(&mut conn)
+        .unwrap();
+    let created: i64 = events::table
+        .filter(events::directory_id.eq(&dir.id))
+        .filter(events::event.eq("dsync.user.created"))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(created, 4 + 40 + 40);
+    let first = seqs[0];
+    assert_eq!(seqs, (first..first + seqs.len() as i64).collect::<Vec<_>>());
+}

@@ -5,6 +5,11 @@
 //! commits them in one transaction and answers each waiter. If more jobs queued up
 //! meanwhile, leadership passes to the owner of the next one, so no caller keeps
 //! serving others' writes after its own is done.
+//!
+//! A caller on an async task ([`Combiner::submit_async`]) has no thread to lend: it
+//! awaits its answer, and when the queue has no leader (or hands leadership to such a
+//! caller) a leader is started on the runtime's blocking pool that commits batches
+//! until the queue is empty.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -26,10 +31,69 @@ enum Signal {
     Lead,
 }
 
+/// How a queued writer is answered.
+enum Reply {
+    /// A thread blocked in [`Combiner::submit`]: answered, or asked to lead.
+    Thread(SyncSender<Signal>),
+    /// A task awaiting [`Combiner::submit_async`]; `rt` runs a leader for it.
+    Task {
+        tx: tokio::sync::oneshot::Sender<CoreResult<()>>,
+        rt: tokio::runtime::Handle,
+    },
+}
+
 pub struct Pending {
     pub job: Job,
     pub scope: super::Scope,
-    tx: SyncSender<Signal>,
+    reply: Reply,
+}
+
+impl Pending {
+    fn answer(self, r: CoreResult<()>) {
+        match self.reply {
+            Reply::Thread(tx) => {
+                let _ = tx.send(Signal::Done(r));
+            }
+            Reply::Task { tx, .. } => {
+                let _ = tx.send(r);
+            }
+        }
+    }
+}
+
+/// Commit the queue's batches until it is empty, then mark it idle (a leader that
+/// answers no caller of its own: started for async callers).
+fn lead_until_empty(core: &Core, dir: &DirectoryRow, q: &Mutex<Queue>) {
+    loop {
+        let batch: Vec<Pending> = {
+            let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
+            if g.pending.is_empty() {
+                g.busy = false;
+                return;
+            }
+            let n = g.pending.len().min(MAX_BATCH);
+            g.pending.drain(..n).collect()
+        };
+        for (p, r) in core.commit_batch(dir, batch) {
+            p.answer(r);
+        }
+    }
+}
+
+/// Pass a busy queue on: to its first waiter (a blocked thread leads on; for a task, a
+/// leader is started on its runtime's blocking pool), or mark it idle. Called with the
+/// queue locked.
+fn hand_over(core: &Core, dir: &DirectoryRow, q: &Arc<Mutex<Queue>>, g: &mut Queue) {
+    match g.pending.first().map(|p| &p.reply) {
+        None => g.busy = false,
+        Some(Reply::Thread(tx)) => {
+            let _ = tx.send(Signal::Lead);
+        }
+        Some(Reply::Task { rt, .. }) => {
+            let (core, dir, q) = (core.clone(), dir.clone(), q.clone());
+            rt.spawn_blocking(move || lead_until_empty(&core, &dir, &q));
+        }
+    }
 }
 
 #[derive(Default)]
@@ -46,18 +110,15 @@ pub struct Combiner {
 /// Writes of a directory held back (see [`Combiner::pause`]).
 pub struct Paused {
     q: Arc<Mutex<Queue>>,
+    core: Core,
+    dir: DirectoryRow,
 }
 
 impl Drop for Paused {
     /// Hand the queue to its first waiter, which commits what queued up as one batch.
     fn drop(&mut self) {
         let mut g = self.q.lock().unwrap_or_else(|p| p.into_inner());
-        match g.pending.first() {
-            Some(next) => {
-                let _ = next.tx.send(Signal::Lead);
-            }
-            None => g.busy = false,
-        }
+        hand_over(&self.core, &self.dir, &self.q, &mut g);
     }
 }
 
@@ -65,8 +126,8 @@ impl Combiner {
     /// Hold back the writes of a directory as if a batch were committing, until the
     /// guard is dropped; the writes submitted meanwhile then commit as one batch, in
     /// the order they were submitted. For tests of batching.
-    pub fn pause(&self, directory_id: &str) -> Paused {
-        let q = self.queue(directory_id);
+    pub fn pause(&self, core: &Core, dir: &DirectoryRow) -> Paused {
+        let q = self.queue(&dir.id);
         loop {
             {
                 let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
@@ -77,7 +138,11 @@ impl Combiner {
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        Paused { q }
+        Paused {
+            q,
+            core: core.clone(),
+            dir: dir.clone(),
+        }
     }
 
     /// How many writes of a directory wait for a batch.
@@ -112,7 +177,11 @@ impl Combiner {
         let (tx, rx): (SyncSender<Signal>, Receiver<Signal>) = sync_channel(1);
         let lead = {
             let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            g.pending.push(Pending { job, scope, tx });
+            g.pending.push(Pending {
+                job,
+                scope,
+                reply: Reply::Thread(tx),
+            });
             if g.busy {
                 false
             } else {
@@ -135,19 +204,43 @@ impl Combiner {
                 g.pending.drain(..n).collect()
             };
             for (p, r) in core.commit_batch(dir, batch) {
-                let _ = p.tx.send(Signal::Done(r));
+                p.answer(r);
             }
             if let Ok(Signal::Done(r)) = rx.try_recv() {
                 // hand leadership to the next waiter, if any
                 let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-                match g.pending.first() {
-                    Some(next) => {
-                        let _ = next.tx.send(Signal::Lead);
-                    }
-                    None => g.busy = false,
-                }
+                hand_over(core, dir, &q, &mut g);
                 return r;
             }
         }
+    }
+
+    /// [`Combiner::submit`] for a caller on an async task of runtime `rt`: the job is
+    /// queued and the answer awaited; no thread waits for it. When nobody is committing
+    /// for the directory, a leader is started on `rt`'s blocking pool.
+    pub fn submit_async(
+        &self,
+        core: &Core,
+        dir: &DirectoryRow,
+        job: Job,
+        scope: super::Scope,
+        rt: tokio::runtime::Handle,
+    ) -> tokio::sync::oneshot::Receiver<CoreResult<()>> {
+        let q = self.queue(&dir.id);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
+            g.pending.push(Pending {
+                job,
+                scope,
+                reply: Reply::Task { tx, rt: rt.clone() },
+            });
+            !std::mem::replace(&mut g.busy, true)
+        };
+        if start {
+            let (core, dir) = (core.clone(), dir.clone());
+            rt.spawn_blocking(move || lead_until_empty(&core, &dir, &q));
+        }
+        rx
     }
 }

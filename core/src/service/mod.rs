@@ -13,6 +13,27 @@ pub mod roles;
 pub mod snapshot;
 pub mod users;
 
+/// A write prepared to run (by [`Core::run`] on a thread that may wait, or
+/// [`Core::run_async`] from an async task): the directory, its scope and the job,
+/// whose result is kept for the caller once the batch holding it commits.
+pub struct Write<T> {
+    dir: DirectoryRow,
+    scope: Scope,
+    job: combine::Job,
+    slot: Arc<Mutex<Option<T>>>,
+}
+
+trait TakeResult<T> {
+    fn take(&self) -> CoreResult<T>;
+}
+
+impl<T> TakeResult<T> for Arc<Mutex<Option<T>>> {
+    fn take(&self) -> CoreResult<T> {
+        let v = self.lock().unwrap_or_else(|p| p.into_inner()).take();
+        v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
+    }
+}
+
 /// Reads run on a thread that must not block (see `store::without_waiting`).
 pub use crate::store::{refuse_waiting_now, without_waiting};
 
@@ -126,10 +147,16 @@ impl Core {
         scope: Scope,
         f: impl Fn(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + Sync + 'static,
     ) -> CoreResult<T> {
-        // a write waits for its batch: never on a thread that must not wait
-        if let Some(e) = store::refuse_waiting("a write") {
-            return Err(e);
-        }
+        self.run(self.prepare(dir, scope, f))
+    }
+
+    /// A write of `dir` ready to run (see [`Write`]).
+    pub(crate) fn prepare<T: Send + 'static>(
+        &self,
+        dir: &DirectoryRow,
+        scope: Scope,
+        f: impl Fn(&mut AnyConn, &mut EventSink) -> CoreResult<T> + Send + Sync + 'static,
+    ) -> Write<T> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
         let job: combine::Job = Arc::new(move |c: &mut AnyConn, sink: &mut EventSink| {
@@ -137,9 +164,64 @@ impl Core {
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
         });
-        self.combiner.submit(self, dir, job, scope)?;
-        let v = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
+        Write {
+            dir: dir.clone(),
+            scope,
+            job,
+            slot,
+        }
+    }
+
+    /// Run a prepared write, waiting on this thread for the commit that holds it.
+    pub fn run<T>(&self, w: Write<T>) -> CoreResult<T> {
+        // a write waits for its batch: never on a thread that must not wait
+        if let Some(e) = store::refuse_waiting("a write") {
+            return Err(e);
+        }
+        self.combiner.submit(self, &w.dir, w.job, w.scope)?;
+        w.slot.take()
+    }
+
+    /// Run a prepared write from an async task of runtime `rt`, awaiting the commit
+    /// that holds it: no thread waits meanwhile (the batch is committed by a leader on
+    /// `rt`'s blocking pool, or by a thread already leading the directory's writes).
+    pub async fn run_async<T>(&self, w: Write<T>, rt: tokio::runtime::Handle) -> CoreResult<T> {
+        let answer = self.combiner.submit_async(self, &w.dir, w.job, w.scope, rt);
+        answer
+            .await
+            .map_err(|_| crate::error::CoreError::internal("the write's batch was dropped"))??;
+        w.slot.take()
+    }
+
+    /// [`Core::write_on`], prepared rather than run.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn prepare_on<T: Send + 'static>(
+        &self,
+        dir: &DirectoryRow,
+        scope: Scope,
+        id: &str,
+        if_match: Option<&str>,
+        f: impl Fn(
+                &Core,
+                &mut AnyConn,
+                &mut EventSink,
+                &DirectoryRow,
+                &str,
+                Option<&str>,
+            ) -> CoreResult<T>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Write<T> {
+        let (core, d, id, im) = (
+            self.clone(),
+            dir.clone(),
+            id.to_string(),
+            if_match.map(str::to_string),
+        );
+        self.prepare(dir, scope, move |c, sink| {
+            f(&core, c, sink, &d, &id, im.as_deref())
+        })
     }
 
     /// A write on one resource of `dir`: `f` gets the core, the connection, the sink,
@@ -164,22 +246,14 @@ impl Core {
             + Sync
             + 'static,
     ) -> CoreResult<T> {
-        let (core, d, id, im) = (
-            self.clone(),
-            dir.clone(),
-            id.to_string(),
-            if_match.map(str::to_string),
-        );
-        self.write_scoped(dir, scope, move |c, sink| {
-            f(&core, c, sink, &d, &id, im.as_deref())
-        })
+        self.run(self.prepare_on(dir, scope, id, if_match, f))
     }
 
     /// Hold back the writes of `dir` until the guard is dropped, then commit the ones
     /// submitted meanwhile as one batch, in submission order. For tests of batching.
     #[doc(hidden)]
     pub fn pause_writes(&self, dir: &DirectoryRow) -> impl Drop {
-        self.combiner.pause(&dir.id)
+        self.combiner.pause(self, dir)
     }
 
     /// How many writes of `dir` wait for a batch (see [`Core::pause_writes`]).

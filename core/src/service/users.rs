@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::directory_user::{self as du, diff, normalize_user, with_previous};
-use super::{batch, groups, Core, InactivePolicy, Scope};
+use super::{batch, groups, Core, InactivePolicy, Scope, Write};
 use crate::clock;
 use crate::error::{CoreError, CoreResult, ScimType};
 use crate::events::{self, EventSink};
@@ -455,6 +455,11 @@ fn taken(
 }
 
 pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRow> {
+    core.run(prepare_create(core, dir, body)?)
+}
+
+/// [`create`], checked and prepared (no database work) but not yet run.
+pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<Write<UserRow>> {
     let mut doc = canonical_body(dir, body)?;
     let user_name = user_name_of(&doc)?;
     let active = active_of(&doc);
@@ -483,9 +488,9 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
     };
     let attrs = index::user_rows(&id, &dir.id, &doc);
     let policy = core.settings.inactive_users;
-    let (d, r) = (dir.clone(), row.clone());
-    core.write_scoped(dir, Scope::User(None), move |c, sink| {
-        let (dir, row) = (&d, &r);
+    let d = dir.clone();
+    Ok(core.prepare(dir, Scope::User(None), move |c, sink| {
+        let (dir, row) = (&d, &row);
         // the unique index (directory_id, user_name_ci) decides: one round trip less;
         // in a batch of user writes the insert joins the others' at its end
         if let Some(new) = batch::defer_insert((row.clone(), attrs.clone())) {
@@ -498,9 +503,8 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRo
                 du::user_object_json(row, &dir.organization_id),
             );
         }
-        Ok(())
-    })?;
-    Ok(row)
+        Ok(row.clone())
+    }))
 }
 
 /// A user and its groups.
@@ -849,10 +853,21 @@ pub fn replace(
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<WithGroups> {
+    core.run(prepare_replace(core, dir, id, body, if_match)?)
+}
+
+/// [`replace`], checked and prepared (no database work) but not yet run.
+pub fn prepare_replace(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<Write<WithGroups>> {
     check_body_id(&body, id)?;
     let doc = canonical_body(dir, body)?;
     user_name_of(&doc)?;
-    core.write_on(
+    Ok(core.prepare_on(
         dir,
         Scope::User(Some(id.to_string())),
         id,
@@ -873,7 +888,7 @@ pub fn replace(
             let row = update_user(core, c, sink, dir, &old, doc)?;
             Ok(WithGroups { row, groups })
         },
-    )
+    ))
 }
 
 pub fn patch(
@@ -883,9 +898,20 @@ pub fn patch(
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<WithGroups> {
+    core.run(prepare_patch(core, dir, id, body, if_match)?)
+}
+
+/// [`patch`], checked and prepared (no database work) but not yet run.
+pub fn prepare_patch(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<Write<WithGroups>> {
     let ops = normalize_patch(dir.dir_type(), ResourceKind::User, body)?;
     core.check_ops(&ops)?;
-    core.write_on(
+    Ok(core.prepare_on(
         dir,
         Scope::User(Some(id.to_string())),
         id,
@@ -901,7 +927,7 @@ pub fn patch(
             let row = update_user(core, c, sink, dir, &old, doc)?;
             Ok(WithGroups { row, groups })
         },
-    )
+    ))
 }
 
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
