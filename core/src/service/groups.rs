@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::directory_user::{self as du, diff, normalize_group, with_previous};
 use super::users::{self, check_body_id, page_bounds, sort_order_desc, ListParams, Listed};
-use super::{Core, InactivePolicy, Scope};
+use super::{Core, InactivePolicy, Scope, Write};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
@@ -620,6 +620,11 @@ impl<'a> MemberCtx<'a> {
 }
 
 pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupRow> {
+    core.run(prepare_create(core, dir, body)?)
+}
+
+/// [`create`], checked and prepared (no database work) but not yet run.
+pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<Write<GroupRow>> {
     let canon = canonical_body(dir, body)?;
     let doc = canon.doc;
     let name = display_name_of(&doc)?;
@@ -643,8 +648,8 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
         created_at: now,
         updated_at: now,
     };
-    let (core2, d, r) = (core.clone(), dir.clone(), row.clone());
-    core.write(dir, move |c, sink| {
+    let (core2, d, r) = (core.clone(), dir.clone(), row);
+    Ok(core.prepare(dir, Scope::Other, move |c, sink| {
         let (core, dir, row) = (&core2, &d, r.clone());
         diesel::insert_into(directory_groups::table)
             .values(&row)
@@ -656,9 +661,8 @@ pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<GroupR
         let mut ctx = MemberCtx::new(core, dir, row.clone());
         ctx.add(c, sink, members.clone())?;
         super::roles::recompute(ctx.core, c, ctx.dir, &ctx.touched, sink, false)?;
-        Ok(())
-    })?;
-    Ok(row)
+        Ok(row)
+    }))
 }
 
 pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<GroupRow> {
@@ -817,11 +821,22 @@ pub fn replace(
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<GroupRow> {
+    core.run(prepare_replace(core, dir, id, body, if_match)?)
+}
+
+/// [`replace`], checked and prepared (no database work) but not yet run.
+pub fn prepare_replace(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<Write<GroupRow>> {
     check_body_id(&body, id)?;
     let canon = canonical_body(dir, body)?;
     let doc = canon.doc;
     display_name_of(&doc)?;
-    core.write_on(
+    Ok(core.prepare_on(
         dir,
         Scope::Other,
         id,
@@ -842,7 +857,7 @@ pub fn replace(
             }
             bump_if_members_changed(c, sink, ctx)
         },
-    )
+    ))
 }
 
 /// After membership changes: re-evaluate the touched users' roles and bump the group's
@@ -875,9 +890,20 @@ pub fn patch(
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<GroupRow> {
+    core.run(prepare_patch(core, dir, id, body, if_match)?)
+}
+
+/// [`patch`], checked and prepared (no database work) but not yet run.
+pub fn prepare_patch(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> CoreResult<Write<GroupRow>> {
     let ops = normalize_patch(dir.dir_type(), ResourceKind::Group, body)?;
     core.check_ops(&ops)?;
-    core.write_on(
+    Ok(core.prepare_on(
         dir,
         Scope::Other,
         id,
@@ -893,12 +919,22 @@ pub fn patch(
             }
             bump_if_members_changed(c, sink, ctx)
         },
-    )
+    ))
 }
 
 /// DELETE: `dsync.group.user_removed` for each remaining member, then `dsync.group.deleted`.
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
-    core.write_on(
+    core.run(prepare_delete(core, dir, id, if_match))
+}
+
+/// [`delete`], prepared but not yet run.
+pub fn prepare_delete(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    if_match: Option<&str>,
+) -> Write<()> {
+    core.prepare_on(
         dir,
         Scope::Other,
         id,

@@ -193,7 +193,9 @@ impl Core {
         w.slot.take()
     }
 
-    /// [`Core::write_on`], prepared rather than run.
+    /// A write (prepared, see [`Write`]) on one resource of `dir`: `f` gets the core,
+    /// the connection, the sink, the directory, the resource id and the `If-Match`
+    /// value (owned copies, as the write may run on another thread, and twice).
     #[allow(clippy::type_complexity)]
     pub(crate) fn prepare_on<T: Send + 'static>(
         &self,
@@ -222,31 +224,6 @@ impl Core {
         self.prepare(dir, scope, move |c, sink| {
             f(&core, c, sink, &d, &id, im.as_deref())
         })
-    }
-
-    /// A write on one resource of `dir`: `f` gets the core, the connection, the sink,
-    /// the directory, the resource id and the `If-Match` value (owned copies, as the
-    /// write may run on another thread, and twice).
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn write_on<T: Send + 'static>(
-        &self,
-        dir: &DirectoryRow,
-        scope: Scope,
-        id: &str,
-        if_match: Option<&str>,
-        f: impl Fn(
-                &Core,
-                &mut AnyConn,
-                &mut EventSink,
-                &DirectoryRow,
-                &str,
-                Option<&str>,
-            ) -> CoreResult<T>
-            + Send
-            + Sync
-            + 'static,
-    ) -> CoreResult<T> {
-        self.run(self.prepare_on(dir, scope, id, if_match, f))
     }
 
     /// Hold back the writes of `dir` until the guard is dropped, then commit the ones

@@ -931,9 +931,19 @@ pub fn prepare_patch(
 }
 
 pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
+    core.run(prepare_delete(core, dir, id, if_match))
+}
+
+/// [`delete`], prepared but not yet run.
+pub fn prepare_delete(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &str,
+    if_match: Option<&str>,
+) -> Write<()> {
     let policy = core.settings.inactive_users;
     let scope = Scope::User(Some(id.to_string()));
-    core.write_on(
+    core.prepare_on(
         dir,
         scope,
         id,
