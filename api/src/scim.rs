@@ -92,11 +92,7 @@ where
         let Some(token) = token else {
             return Err(ScimError::unauthorized());
         };
-        let a =
-            auth::verify_directory_token(&core, &token, &directory_id).map_err(|e| match e {
-                scimgate_core::CoreError::Unauthorized(_) => ScimError::unauthorized(),
-                other => other.into(),
-            })?;
+        let a = auth::verify_directory_token(&core, &token, &directory_id).map_err(auth_error)?;
         // the first authenticated request links the directory: dsync.activated comes
         // before any event of that request
         if a.directory.activated_at.is_none() {
@@ -107,6 +103,33 @@ where
         f(&core, &a.directory)
     })
     .await?
+}
+
+/// A failed token check as the SCIM answer: 401 for a wrong token, the error otherwise.
+fn auth_error(e: scimgate_core::CoreError) -> ScimError {
+    match e {
+        scimgate_core::CoreError::Unauthorized(_) => ScimError::unauthorized(),
+        other => other.into(),
+    }
+}
+
+/// The directory a request's token opens, when that is known on this thread without
+/// waiting (`service::without_waiting`: the token in the cache) and the directory is
+/// activated; `None` when it is not (an uncached token, or the directory's first
+/// request, whose activation writes), and the request goes through [`run`].
+fn cached_directory(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Option<Result<DirectoryRow, ScimError>> {
+    let token = bearer(req)?;
+    let directory_id = path_dir(req);
+    match service::without_waiting(|| {
+        auth::verify_directory_token(&state.core, &token, &directory_id)
+    })? {
+        Ok(a) if a.directory.activated_at.is_some() => Some(Ok(a.directory)),
+        Ok(_) => None,
+        Err(e) => Some(Err(auth_error(e))),
+    }
 }
 
 /// [`run`] for a point read (a user by id, a lookup by `userName`/`externalId`/`id`):
@@ -124,22 +147,9 @@ where
     T: Send + 'static,
     F: Fn(&Core, &DirectoryRow) -> Result<T, ScimError> + Clone + Send + 'static,
 {
-    if let Some(token) = bearer(req) {
-        let directory_id = path_dir(req);
-        let core = &state.core;
-        let inline = service::without_waiting(|| {
-            let a =
-                auth::verify_directory_token(core, &token, &directory_id).map_err(|e| match e {
-                    scimgate_core::CoreError::Unauthorized(_) => ScimError::unauthorized(),
-                    other => other.into(),
-                })?;
-            if a.directory.activated_at.is_none() {
-                // activation writes: not here
-                return Err(service::refuse_waiting_now());
-            }
-            f(core, &a.directory)
-        });
-        if let Some(done) = inline {
+    if let Some(dir) = cached_directory(state, req) {
+        let dir = dir?;
+        if let Some(done) = service::without_waiting(|| f(&state.core, &dir)) {
             return done;
         }
     }
@@ -169,25 +179,14 @@ where
     P: FnOnce(&Core, &DirectoryRow) -> Result<Write<T>, scimgate_core::CoreError> + Send + 'static,
     R: FnOnce(&Core, &DirectoryRow, T) -> Result<O, ScimError> + Send + 'static,
 {
-    if let (Some(token), Ok(rt)) = (bearer(req), tokio::runtime::Handle::try_current()) {
-        let directory_id = path_dir(req);
+    if let (Some(dir), Ok(rt)) = (
+        cached_directory(state, req),
+        tokio::runtime::Handle::try_current(),
+    ) {
+        let dir = dir?;
         let core = &state.core;
-        let verified =
-            service::without_waiting(|| auth::verify_directory_token(core, &token, &directory_id));
-        match verified {
-            Some(Ok(a)) if a.directory.activated_at.is_some() => {
-                let dir = a.directory;
-                let write = prepare(core, &dir)?;
-                let done = core.run_async(write, rt).await?;
-                return render(core, &dir, done);
-            }
-            Some(Err(scimgate_core::CoreError::Unauthorized(_))) => {
-                return Err(ScimError::unauthorized())
-            }
-            Some(Err(e)) => return Err(e.into()),
-            // not cached, or the directory's first request (activation writes)
-            _ => {}
-        }
+        let done = core.run_async(prepare(core, &dir)?, rt).await?;
+        return render(core, &dir, done);
     }
     run(state, req, move |core, dir| {
         let done = core.run(prepare(core, dir)?)?;

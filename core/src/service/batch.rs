@@ -117,25 +117,25 @@ pub(crate) fn settle(c: &mut AnyConn) -> CoreResult<()> {
     });
     users::insert_users(c, &created)?;
     if !rows.is_empty() {
-        update_rows(rows).execute(c)?;
+        update_rows(rows)?.execute(c)?;
     }
     Ok(())
 }
 
 /// `UPDATE … FROM unnest(…)` of whole user rows, by id: one statement text for any
 /// number of rows (PostgreSQL; batches exist on PostgreSQL only).
-fn update_rows(rows: Vec<UserRow>) -> Sql {
+fn update_rows(rows: Vec<UserRow>) -> diesel::QueryResult<Sql> {
     let mut q = Sql::raw(
         "UPDATE directory_users AS u SET user_name = v.user_name, user_name_ci = v.user_name_ci, \
          external_id = v.external_id, active = v.active, email_ci = v.email_ci, state = v.state, \
          version = v.version, scim = v.scim, normalized = v.normalized, updated_at = v.updated_at \
          FROM ",
     );
-    q.unnest(users::user_columns(rows.iter())).push(format!(
+    q.unnest(users::user_columns(rows.iter())?).push(format!(
         " AS v({}) WHERE u.id = v.id",
         users::USER_INSERT_COLUMNS
     ));
-    q
+    Ok(q)
 }
 
 #[cfg(test)]
@@ -164,8 +164,8 @@ mod tests {
 
     #[test]
     fn update_rows_has_one_statement_text_for_any_number_of_rows() {
-        let one = update_rows(vec![row("a", Some("x"))]);
-        let two = update_rows(vec![row("a", Some("x")), row("b", None)]);
+        let one = update_rows(vec![row("a", Some("x"))]).unwrap_or_default();
+        let two = update_rows(vec![row("a", Some("x")), row("b", None)]).unwrap_or_default();
         let sql = two.render(Dialect::Pg);
         assert_eq!(one.render(Dialect::Pg), sql, "prepared once");
         assert_eq!(two.bind_count(), 13, "one array per column");

@@ -61,23 +61,36 @@ impl Pending {
     }
 }
 
+/// Queue a write; true when the queue was idle, and the caller now leads it.
+fn enqueue(q: &Mutex<Queue>, p: Pending) -> bool {
+    let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
+    g.pending.push(p);
+    !std::mem::replace(&mut g.busy, true)
+}
+
+/// Commit the next batch of the queue and answer its writers; when the queue is empty
+/// instead, mark it idle and return false (under the same lock, so that a writer
+/// queued meanwhile finds it idle and leads).
+fn commit_next(core: &Core, dir: &DirectoryRow, q: &Mutex<Queue>) -> bool {
+    let batch: Vec<Pending> = {
+        let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
+        if g.pending.is_empty() {
+            g.busy = false;
+            return false;
+        }
+        let n = g.pending.len().min(MAX_BATCH);
+        g.pending.drain(..n).collect()
+    };
+    for (p, r) in core.commit_batch(dir, batch) {
+        p.answer(r);
+    }
+    true
+}
+
 /// Commit the queue's batches until it is empty, then mark it idle (a leader that
 /// answers no caller of its own: started for async callers).
 fn lead_until_empty(core: &Core, dir: &DirectoryRow, q: &Mutex<Queue>) {
-    loop {
-        let batch: Vec<Pending> = {
-            let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            if g.pending.is_empty() {
-                g.busy = false;
-                return;
-            }
-            let n = g.pending.len().min(MAX_BATCH);
-            g.pending.drain(..n).collect()
-        };
-        for (p, r) in core.commit_batch(dir, batch) {
-            p.answer(r);
-        }
-    }
+    while commit_next(core, dir, q) {}
 }
 
 /// Pass a busy queue on: to its first waiter (a blocked thread leads on; for a task, a
@@ -175,20 +188,14 @@ impl Combiner {
     ) -> CoreResult<()> {
         let q = self.queue(&dir.id);
         let (tx, rx): (SyncSender<Signal>, Receiver<Signal>) = sync_channel(1);
-        let lead = {
-            let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            g.pending.push(Pending {
+        let lead = enqueue(
+            &q,
+            Pending {
                 job,
                 scope,
                 reply: Reply::Thread(tx),
-            });
-            if g.busy {
-                false
-            } else {
-                g.busy = true;
-                true
-            }
-        };
+            },
+        );
         if !lead {
             match rx.recv() {
                 Ok(Signal::Done(r)) => return r,
@@ -196,16 +203,9 @@ impl Combiner {
                 Err(_) => return Err(CoreError::internal("write queue closed")),
             }
         }
-        // leader: commit batches until our own job is answered
-        loop {
-            let batch: Vec<Pending> = {
-                let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-                let n = g.pending.len().min(MAX_BATCH);
-                g.pending.drain(..n).collect()
-            };
-            for (p, r) in core.commit_batch(dir, batch) {
-                p.answer(r);
-            }
+        // leader: commit batches until our own job is answered (the queue holds it
+        // until then, so it is never found empty here)
+        while commit_next(core, dir, &q) {
             if let Ok(Signal::Done(r)) = rx.try_recv() {
                 // hand leadership to the next waiter, if any
                 let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
@@ -213,6 +213,7 @@ impl Combiner {
                 return r;
             }
         }
+        Err(CoreError::internal("write queue emptied without answering"))
     }
 
     /// [`Combiner::submit`] for a caller on an async task of runtime `rt`: the job is
@@ -228,15 +229,14 @@ impl Combiner {
     ) -> tokio::sync::oneshot::Receiver<CoreResult<()>> {
         let q = self.queue(&dir.id);
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let start = {
-            let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            g.pending.push(Pending {
+        let start = enqueue(
+            &q,
+            Pending {
                 job,
                 scope,
                 reply: Reply::Task { tx, rt: rt.clone() },
-            });
-            !std::mem::replace(&mut g.busy, true)
-        };
+            },
+        );
         if start {
             let (core, dir) = (core.clone(), dir.clone());
             rt.spawn_blocking(move || lead_until_empty(&core, &dir, &q));

@@ -351,45 +351,55 @@ fn delete_members(c: &mut AnyConn, group_id: &str, ids: &[String]) -> CoreResult
     Ok(())
 }
 
+/// The values of a membership row, in the order of `MEMBERSHIP_COLUMNS`.
+fn membership_values(r: &MembershipRow) -> [Option<Bind>; 6] {
+    [
+        Some(Bind::Text(r.group_id.clone())),
+        Some(Bind::Text(r.member_id.clone())),
+        Some(Bind::Text(r.directory_id.clone())),
+        Some(Bind::Text(r.member_type.clone())),
+        Some(Bind::Timestamp(r.created_at)),
+        r.display.clone().map(Bind::Text),
+    ]
+}
+
+const MEMBERSHIP_COLUMNS: &str =
+    "group_id, member_id, directory_id, member_type, created_at, display";
+
 fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     if c.dialect() == Dialect::Pg {
         // one statement text for any number of rows (see `Sql::unnest`)
-        let mut q = Sql::raw(
-            "INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at, display) SELECT * FROM ",
-        );
-        q.unnest(vec![
-            dynsql::Column::Text(rows.iter().map(|r| r.group_id.clone()).collect()),
-            dynsql::Column::Text(rows.iter().map(|r| r.member_id.clone()).collect()),
-            dynsql::Column::Text(rows.iter().map(|r| r.directory_id.clone()).collect()),
-            dynsql::Column::Text(rows.iter().map(|r| r.member_type.clone()).collect()),
-            dynsql::Column::Timestamp(rows.iter().map(|r| r.created_at).collect()),
-            dynsql::Column::OptText(rows.iter().map(|r| r.display.clone()).collect()),
-        ]);
+        let text = || dynsql::Column::Text(vec![]);
+        let columns = dynsql::Column::transpose(
+            rows.iter().map(membership_values),
+            [
+                text(),
+                text(),
+                text(),
+                text(),
+                dynsql::Column::Timestamp(vec![]),
+                dynsql::Column::OptText(vec![]),
+            ],
+        )?;
+        let mut q = Sql::raw(format!(
+            "INSERT INTO memberships ({MEMBERSHIP_COLUMNS}) SELECT * FROM "
+        ));
+        q.unnest(columns);
         q.execute(c)?;
         return Ok(());
     }
     for chunk in rows.chunks(500) {
-        let mut q = Sql::raw(
-            "INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at, display) VALUES ",
-        );
+        let mut q = Sql::raw(format!(
+            "INSERT INTO memberships ({MEMBERSHIP_COLUMNS}) VALUES "
+        ));
         for (i, r) in chunk.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
             }
-            q.tuple(
-                [
-                    Some(Bind::Text(r.group_id.clone())),
-                    Some(Bind::Text(r.member_id.clone())),
-                    Some(Bind::Text(r.directory_id.clone())),
-                    Some(Bind::Text(r.member_type.clone())),
-                    Some(Bind::Timestamp(r.created_at)),
-                    r.display.clone().map(Bind::Text),
-                ],
-                "NULL",
-            );
+            q.tuple(membership_values(r), "NULL");
         }
         q.execute(c)?;
     }

@@ -35,7 +35,7 @@ impl<T> TakeResult<T> for Arc<Mutex<Option<T>>> {
 }
 
 /// Reads run on a thread that must not block (see `store::without_waiting`).
-pub use crate::store::{refuse_waiting_now, without_waiting};
+pub use crate::store::without_waiting;
 
 use std::sync::{Arc, Mutex};
 

@@ -223,50 +223,40 @@ fn email_ci(n: &Map<String, Value>) -> Option<String> {
 
 const ATTR_INSERT_COLUMNS: &str =
     "user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci";
-const ATTR_INSERT: &str =
-    "INSERT INTO user_attrs (user_id, directory_id, attr, elem, vtype, vprimary, value, value_ci) VALUES ";
 pub(crate) const USER_INSERT_COLUMNS: &str = "id, directory_id, user_name, user_name_ci, \
      external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at";
-const USER_INSERT: &str = "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, \
-     external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at) VALUES ";
 
-/// `(…)` of one index row.
-fn push_attr_values(q: &mut Sql, r: &AttrRow) {
-    q.tuple(
-        [
-            Some(Bind::Text(r.user_id.clone())),
-            Some(Bind::Text(r.directory_id.clone())),
-            Some(Bind::Text(r.attr.clone())),
-            Some(Bind::BigInt(i64::from(r.elem))),
-            r.vtype.clone().map(Bind::Text),
-            r.vprimary.map(Bind::Bool),
-            r.value.clone().map(Bind::Text),
-            r.value_ci.clone().map(Bind::Text),
-        ],
-        "NULL",
-    );
+/// The values of an index row, in the order of `ATTR_INSERT_COLUMNS`.
+fn attr_values(r: &AttrRow) -> [Option<Bind>; 8] {
+    [
+        Some(Bind::Text(r.user_id.clone())),
+        Some(Bind::Text(r.directory_id.clone())),
+        Some(Bind::Text(r.attr.clone())),
+        Some(Bind::BigInt(i64::from(r.elem))),
+        r.vtype.clone().map(Bind::Text),
+        r.vprimary.map(Bind::Bool),
+        r.value.clone().map(Bind::Text),
+        r.value_ci.clone().map(Bind::Text),
+    ]
 }
 
-/// `(…)` of one user row, in the column order of `USER_INSERT`.
-fn push_user_values(q: &mut Sql, row: &UserRow) {
-    q.tuple(
-        [
-            Some(Bind::Text(row.id.clone())),
-            Some(Bind::Text(row.directory_id.clone())),
-            Some(Bind::Text(row.user_name.clone())),
-            Some(Bind::Text(row.user_name_ci.clone())),
-            row.external_id.clone().map(Bind::Text),
-            Some(Bind::Bool(row.active)),
-            row.email_ci.clone().map(Bind::Text),
-            Some(Bind::Text(row.state.clone())),
-            Some(Bind::BigInt(row.version)),
-            Some(Bind::Text(row.scim.clone())),
-            Some(Bind::Text(row.normalized.clone())),
-            Some(Bind::Timestamp(row.created_at)),
-            Some(Bind::Timestamp(row.updated_at)),
-        ],
-        "NULL",
-    );
+/// The values of a user row, in the order of `USER_INSERT_COLUMNS`.
+fn user_values(row: &UserRow) -> [Option<Bind>; 13] {
+    [
+        Some(Bind::Text(row.id.clone())),
+        Some(Bind::Text(row.directory_id.clone())),
+        Some(Bind::Text(row.user_name.clone())),
+        Some(Bind::Text(row.user_name_ci.clone())),
+        row.external_id.clone().map(Bind::Text),
+        Some(Bind::Bool(row.active)),
+        row.email_ci.clone().map(Bind::Text),
+        Some(Bind::Text(row.state.clone())),
+        Some(Bind::BigInt(row.version)),
+        Some(Bind::Text(row.scim.clone())),
+        Some(Bind::Text(row.normalized.clone())),
+        Some(Bind::Timestamp(row.created_at)),
+        Some(Bind::Timestamp(row.updated_at)),
+    ]
 }
 
 /// The multi-row INSERTs of index rows (≤ 400 rows each).
@@ -274,12 +264,14 @@ fn index_inserts<'a>(rows: impl Iterator<Item = &'a AttrRow>) -> Vec<Sql> {
     let mut out: Vec<Sql> = Vec::new();
     for (n, r) in rows.enumerate() {
         if n % 400 == 0 {
-            out.push(Sql::raw(ATTR_INSERT));
+            out.push(Sql::raw(format!(
+                "INSERT INTO user_attrs ({ATTR_INSERT_COLUMNS}) VALUES "
+            )));
         } else if let Some(q) = out.last_mut() {
             q.push(", ");
         }
         if let Some(q) = out.last_mut() {
-            push_attr_values(q, r);
+            q.tuple(attr_values(r), "NULL");
         }
     }
     out
@@ -293,7 +285,7 @@ fn write_index(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
         let mut q = Sql::raw(format!(
             "INSERT INTO user_attrs ({ATTR_INSERT_COLUMNS}) SELECT * FROM "
         ));
-        q.unnest(attr_columns(rows.iter()));
+        q.unnest(attr_columns(rows.iter())?);
         q.execute(c)?;
         return Ok(());
     }
@@ -318,20 +310,22 @@ pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()>
         let mut q = Sql::raw(format!(
             "WITH u AS (INSERT INTO directory_users ({USER_INSERT_COLUMNS}) SELECT * FROM "
         ));
-        q.unnest(user_columns(users.iter().map(|(u, _)| u)))
+        q.unnest(user_columns(users.iter().map(|(u, _)| u))?)
             .push(format!(
                 ") INSERT INTO user_attrs ({ATTR_INSERT_COLUMNS}) SELECT * FROM "
             ))
-            .unnest(attr_columns(users.iter().flat_map(|(_, a)| a.iter())));
+            .unnest(attr_columns(users.iter().flat_map(|(_, a)| a.iter()))?);
         q.execute(c)?;
         return Ok(());
     }
-    let mut q = Sql::raw(USER_INSERT);
+    let mut q = Sql::raw(format!(
+        "INSERT INTO directory_users ({USER_INSERT_COLUMNS}) VALUES "
+    ));
     for (i, (row, _)) in users.iter().enumerate() {
         if i > 0 {
             q.push(", ");
         }
-        push_user_values(&mut q, row);
+        q.tuple(user_values(row), "NULL");
     }
     if users.len() > 1 {
         q = q.uncached();
@@ -344,67 +338,46 @@ pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()>
 }
 
 /// User rows column by column (PostgreSQL arrays), in the order of `USER_INSERT_COLUMNS`.
-pub(crate) fn user_columns<'a>(rows: impl Iterator<Item = &'a UserRow>) -> Vec<Column> {
-    let (mut id, mut dir, mut name, mut name_ci, mut ext, mut active, mut email) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut state, mut version, mut scim, mut norm, mut created, mut updated) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for r in rows {
-        id.push(r.id.clone());
-        dir.push(r.directory_id.clone());
-        name.push(r.user_name.clone());
-        name_ci.push(r.user_name_ci.clone());
-        ext.push(r.external_id.clone());
-        active.push(r.active);
-        email.push(r.email_ci.clone());
-        state.push(r.state.clone());
-        version.push(r.version);
-        scim.push(r.scim.clone());
-        norm.push(r.normalized.clone());
-        created.push(r.created_at);
-        updated.push(r.updated_at);
-    }
-    vec![
-        Column::Text(id),
-        Column::Text(dir),
-        Column::Text(name),
-        Column::Text(name_ci),
-        Column::OptText(ext),
-        Column::Bool(active),
-        Column::OptText(email),
-        Column::Text(state),
-        Column::BigInt(version),
-        Column::Text(scim),
-        Column::Text(norm),
-        Column::Timestamp(created),
-        Column::Timestamp(updated),
-    ]
+pub(crate) fn user_columns<'a>(
+    rows: impl Iterator<Item = &'a UserRow>,
+) -> diesel::QueryResult<Vec<Column>> {
+    let (text, opt) = (|| Column::Text(vec![]), || Column::OptText(vec![]));
+    Column::transpose(
+        rows.map(user_values),
+        [
+            text(),
+            text(),
+            text(),
+            text(),
+            opt(),
+            Column::Bool(vec![]),
+            opt(),
+            text(),
+            Column::BigInt(vec![]),
+            text(),
+            text(),
+            Column::Timestamp(vec![]),
+            Column::Timestamp(vec![]),
+        ],
+    )
 }
 
 /// Index rows column by column (PostgreSQL arrays), in the order of `ATTR_INSERT_COLUMNS`.
-fn attr_columns<'a>(rows: impl Iterator<Item = &'a AttrRow>) -> Vec<Column> {
-    let (mut user, mut dir, mut attr, mut elem) = (vec![], vec![], vec![], vec![]);
-    let (mut vtype, mut vprimary, mut value, mut value_ci) = (vec![], vec![], vec![], vec![]);
-    for r in rows {
-        user.push(r.user_id.clone());
-        dir.push(r.directory_id.clone());
-        attr.push(r.attr.clone());
-        elem.push(i64::from(r.elem));
-        vtype.push(r.vtype.clone());
-        vprimary.push(r.vprimary);
-        value.push(r.value.clone());
-        value_ci.push(r.value_ci.clone());
-    }
-    vec![
-        Column::Text(user),
-        Column::Text(dir),
-        Column::Text(attr),
-        Column::BigInt(elem),
-        Column::OptText(vtype),
-        Column::OptBool(vprimary),
-        Column::OptText(value),
-        Column::OptText(value_ci),
-    ]
+fn attr_columns<'a>(rows: impl Iterator<Item = &'a AttrRow>) -> diesel::QueryResult<Vec<Column>> {
+    let (text, opt) = (|| Column::Text(vec![]), || Column::OptText(vec![]));
+    Column::transpose(
+        rows.map(attr_values),
+        [
+            text(),
+            text(),
+            text(),
+            Column::BigInt(vec![]),
+            opt(),
+            Column::OptBool(vec![]),
+            opt(),
+            opt(),
+        ],
+    )
 }
 
 fn map_unique(e: CoreError, user_name: &str) -> CoreError {

@@ -35,6 +35,42 @@ pub enum Column {
 }
 
 impl Column {
+    /// Rows given value by value, in one column order (what [`Sql::tuple`] lists as
+    /// `VALUES`), as one array per column for [`Sql::unnest`]: so that the statement
+    /// of each dialect takes its column order from the same row values. `columns` are
+    /// the empty typed columns; `None` is NULL. A value that does not fit its column
+    /// (another type, or NULL where the column has none) is an error.
+    pub fn transpose<const N: usize>(
+        rows: impl IntoIterator<Item = [Option<Bind>; N]>,
+        mut columns: [Column; N],
+    ) -> QueryResult<Vec<Column>> {
+        for row in rows {
+            for (col, v) in columns.iter_mut().zip(row) {
+                col.push(v)?;
+            }
+        }
+        Ok(columns.into())
+    }
+
+    fn push(&mut self, v: Option<Bind>) -> QueryResult<()> {
+        match (self, v) {
+            (Column::Text(c), Some(Bind::Text(s))) => c.push(s),
+            (Column::OptText(c), Some(Bind::Text(s))) => c.push(Some(s)),
+            (Column::OptText(c), None) => c.push(None),
+            (Column::Bool(c), Some(Bind::Bool(b))) => c.push(b),
+            (Column::OptBool(c), Some(Bind::Bool(b))) => c.push(Some(b)),
+            (Column::OptBool(c), None) => c.push(None),
+            (Column::BigInt(c), Some(Bind::BigInt(n))) => c.push(n),
+            (Column::Timestamp(c), Some(Bind::Timestamp(t))) => c.push(t),
+            (c, v) => {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!("{v:?} does not fit a column of {}", c.sql_type()).into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+
     /// The array type to cast the parameter to in SQL (`$n::text[]`).
     pub fn sql_type(&self) -> &'static str {
         match self {
@@ -315,6 +351,53 @@ mod tests {
         );
         assert_eq!(q.render(Dialect::Pg), "VALUES ($1, NULL::text, $2)");
         assert_eq!(q.bind_count(), 2);
+    }
+
+    #[test]
+    fn transpose_turns_rows_into_typed_columns_and_refuses_misfits() {
+        let rows = [
+            [Some(Bind::Text("a".into())), None, Some(Bind::BigInt(1))],
+            [
+                Some(Bind::Text("b".into())),
+                Some(Bind::Text("x".into())),
+                Some(Bind::BigInt(2)),
+            ],
+        ];
+        let cols = Column::transpose(
+            rows.clone(),
+            [
+                Column::Text(vec![]),
+                Column::OptText(vec![]),
+                Column::BigInt(vec![]),
+            ],
+        );
+        assert_eq!(
+            cols.ok(),
+            Some(vec![
+                Column::Text(vec!["a".into(), "b".into()]),
+                Column::OptText(vec![None, Some("x".into())]),
+                Column::BigInt(vec![1, 2]),
+            ])
+        );
+        // NULL in a column without NULLs, and a value of another type
+        let null = Column::transpose(
+            rows.clone(),
+            [
+                Column::Text(vec![]),
+                Column::Text(vec![]),
+                Column::BigInt(vec![]),
+            ],
+        );
+        assert!(null.is_err());
+        let typ = Column::transpose(
+            rows,
+            [
+                Column::Text(vec![]),
+                Column::OptText(vec![]),
+                Column::Bool(vec![]),
+            ],
+        );
+        assert!(typ.is_err());
     }
 
     #[test]

@@ -378,13 +378,6 @@ pub fn without_waiting<T>(f: impl FnOnce() -> T) -> Option<T> {
     (!REFUSED.replace(false)).then_some(out)
 }
 
-/// In [`without_waiting`]: refuse, now, to go on (for what the caller knows would wait).
-pub fn refuse_waiting_now<E: From<CoreError>>() -> E {
-    refuse_waiting("work that waits")
-        .unwrap_or_else(|| CoreError::internal("refused outside without_waiting"))
-        .into()
-}
-
 /// In [`without_waiting`]: refuse what would wait (the caller returns the error).
 pub(crate) fn refuse_waiting(what: &'static str) -> Option<CoreError> {
     if NO_WAIT.get() {
