@@ -898,3 +898,149 @@ fn async_and_blocking_writers_share_a_directorys_batches() {
     let first = seqs[0];
     assert_eq!(seqs, (first..first + seqs.len() as i64).collect::<Vec<_>>());
 }
+
+#[derive(QueryableByName)]
+struct IndexReads {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Tuples of `table` read so far in the current transaction of `c` by sequential and
+/// index scans (`seq_tup_read` + `idx_tup_read` of its indexes, uncommitted), or `None`
+/// on SQLite (which keeps no such statistics).
+fn index_reads(c: &mut AnyConn, table: &str) -> Option<i64> {
+    let AnyConn::Pg(pg) = c else { return None };
+    let r: IndexReads = diesel::sql_query(
+        "SELECT (pg_stat_get_xact_tuples_returned($1::regclass) + COALESCE((SELECT SUM(pg_stat_get_xact_tuples_returned(indexrelid)) \
+         FROM pg_index WHERE indrelid = $1::regclass), 0))::bigint AS n",
+    )
+    .bind::<Text, _>(table)
+    .get_result(pg)
+    .unwrap();
+    Some(r.n)
+}
+
+/// Reading a user with its groups, the groups of users, or a group's members reads
+/// the index entries of the rows it answers with, whatever plan PostgreSQL keeps.
+/// In a young database (no statistics yet) the joins these reads were written as were
+/// planned as hash joins: every membership of every directory read per `userName`
+/// lookup (140 ms per lookup with 70,000 memberships, found by scimbench). Counted
+/// with `pg_stat_get_xact_tuples_returned` on the connection that runs the reads, each read 8
+/// times (a prepared statement switches to a generic plan after 5 executions). On
+/// SQLite the answers are checked, not the counts.
+#[test]
+fn reading_a_user_or_a_group_reads_only_its_own_memberships() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let ids: Vec<String> = (0..300)
+        .map(|i| {
+            users::create(&core, &dir, user_body(&format!("m{i}@x.test")))
+                .unwrap()
+                .id
+        })
+        .collect();
+    let members = |n: usize| -> Vec<serde_json::Value> {
+        ids.iter().take(n).map(|i| json!({"value": i})).collect()
+    };
+    for g in 0..6 {
+        groups::create(
+            &core,
+            &dir,
+            json!({"displayName": format!("big{g}"), "members": members(150)}),
+        )
+        .unwrap();
+    }
+    let small = groups::create(
+        &core,
+        &dir,
+        json!({"displayName": "small", "members": members(3)}),
+    )
+    .unwrap();
+    if postgres_url().is_some() {
+        // tables large enough that, without statistics, PostgreSQL estimates a `userName`
+        // to match hundreds of users (0.5 % of what the table's pages could hold)
+        let mut c = core.db.conn().unwrap();
+        let AnyConn::Pg(pg) = &mut *c else {
+            panic!("a PostgreSQL test database on a SQLite connection")
+        };
+        let d = &dir.id;
+        diesel::connection::SimpleConnection::batch_execute(
+            pg,
+            &format!(
+                "INSERT INTO directory_users (id, directory_id, user_name, user_name_ci, active, state, version, scim, normalized, created_at, updated_at) \
+                 SELECT 'filler_user_' || i, '{d}', 'f' || i || '@x.test', 'f' || i || '@x.test', true, 'active', 1, repeat('x', 600), '{{}}', now(), now() FROM generate_series(1, 30000) i; \
+                 INSERT INTO directory_groups (id, directory_id, display_name, display_name_ci, version, scim, normalized, created_at, updated_at) \
+                 VALUES ('filler_group', '{d}', 'filler', 'filler', 1, '{{}}', '{{}}', now(), now()); \
+                 INSERT INTO memberships (group_id, member_id, directory_id, member_type, created_at) \
+                 SELECT 'filler_group', 'filler_user_' || i, '{d}', 'User', now() FROM generate_series(1, 30000) i;"
+            ),
+        )
+        .unwrap();
+    }
+
+    let mut pooled = core.db.conn().unwrap();
+    let c: &mut AnyConn = &mut pooled;
+    if let AnyConn::Pg(pg) = c {
+        diesel::connection::SimpleConnection::batch_execute(pg, "BEGIN").unwrap();
+    }
+    let mut check = |what: &str, table: &str, most: i64, read: &mut dyn FnMut(&mut AnyConn)| {
+        let before = index_reads(c, table);
+        for _ in 0..8 {
+            read(c);
+        }
+        if let (Some(b), Some(a)) = (before, index_reads(c, table)) {
+            assert!(
+                a - b <= most,
+                "{what}: {} index entries of {table} read, at most {most} expected",
+                a - b
+            );
+        }
+    };
+    // user 0 is in 7 groups: 7 memberships and 7 group rows per read, twice as slack
+    for key in [
+        users::UserKey::UserNameCi("m0@x.test"),
+        users::UserKey::Id(&ids[0]),
+    ] {
+        let mut read = |c: &mut AnyConn| {
+            let u = users::find_with_groups(c, &dir.id, key).unwrap().unwrap();
+            assert_eq!(u.groups.len(), 7, "{key:?}");
+        };
+        check("find_with_groups", "memberships", 8 * 7 * 2, &mut read);
+        check("find_with_groups", "directory_groups", 8 * 7 * 2, &mut read);
+    }
+    let three: Vec<String> = ids[..3].to_vec();
+    let mut read = |c: &mut AnyConn| {
+        let found = users::find_many_with_groups(c, &dir.id, &three).unwrap();
+        assert_eq!(found.len(), 3);
+        assert!(found.values().all(|u| u.groups.len() == 7));
+    };
+    check(
+        "find_many_with_groups",
+        "memberships",
+        8 * 21 * 2,
+        &mut read,
+    );
+    check(
+        "find_many_with_groups",
+        "directory_groups",
+        8 * 21 * 2,
+        &mut read,
+    );
+    let mut read = |c: &mut AnyConn| {
+        assert_eq!(users::groups_of(c, &three).unwrap().len(), 21);
+    };
+    check("groups_of", "memberships", 8 * 21 * 2, &mut read);
+    check("groups_of", "directory_groups", 8 * 21 * 2, &mut read);
+    let mut read = |c: &mut AnyConn| {
+        let m = groups::members_of(c, &small.id).unwrap();
+        let got: Vec<&str> = m.iter().map(|r| r.id.as_str()).collect();
+        let mut want: Vec<&str> = ids[..3].iter().map(String::as_str).collect();
+        want.sort();
+        assert_eq!(got, want);
+    };
+    check("members_of", "directory_users", 8 * 3 * 2, &mut read);
+    check("members_of", "memberships", 8 * 3 * 2 + 8, &mut read);
+    if let AnyConn::Pg(pg) = &mut *pooled {
+        diesel::connection::SimpleConnection::batch_execute(pg, "ROLLBACK").unwrap();
+    }
+}

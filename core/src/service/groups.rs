@@ -20,7 +20,7 @@ use crate::scim::patch::{self, MemberOp};
 use crate::scim::resource::Ref;
 use crate::scim::schema::{self, MemberRef};
 use crate::store::dynsql::{self, Bind, Sql};
-use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
+use crate::store::schema::{directory_groups, memberships, role_mappings};
 use crate::store::{AnyConn, Dialect};
 use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
 
@@ -79,44 +79,49 @@ pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreRes
     Ok(out)
 }
 
-/// Members of a group, users then groups, each in id order.
+/// Members of a group, users then groups, each in id order. Each member's name is read
+/// by primary key per membership, in the group's own index order: as a join, a plan
+/// made before the tables had statistics could hash every user of every directory to
+/// render one small group.
 pub fn members_of(conn: &mut AnyConn, group_id: &str) -> CoreResult<Vec<Ref>> {
-    // `display`: what the client set for the member, else the user's userName / the
-    // group's displayName
-    let users: Vec<(String, String, Option<String>)> = memberships::table
-        .inner_join(directory_users::table.on(directory_users::id.eq(memberships::member_id)))
-        .filter(memberships::group_id.eq(group_id))
-        .order(memberships::member_id.asc())
-        .select((
-            directory_users::id,
-            directory_users::user_name,
-            memberships::display,
-        ))
-        .load(conn)?;
-    let groups: Vec<(String, String, Option<String>)> = memberships::table
-        .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::member_type.eq("Group"))
-        .inner_join(directory_groups::table.on(directory_groups::id.eq(memberships::member_id)))
-        .order(memberships::member_id.asc())
-        .select((
-            directory_groups::id,
-            directory_groups::display_name,
-            memberships::display,
-        ))
-        .load(conn)?;
-    let mut out: Vec<Ref> = users
-        .into_iter()
-        .map(|(id, n, d)| Ref {
-            id,
-            display: Some(d.unwrap_or(n)),
-            kind: "User",
-        })
-        .collect();
-    out.extend(groups.into_iter().map(|(id, n, d)| Ref {
-        id,
-        display: Some(d.unwrap_or(n)),
-        kind: "Group",
-    }));
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        member_id: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        name: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        display: Option<String>,
+    }
+    let mut out = Vec::new();
+    for (kind, name) in [
+        (
+            "User",
+            "(SELECT x.user_name FROM directory_users x WHERE x.id = m.member_id)",
+        ),
+        (
+            "Group",
+            "(SELECT x.display_name FROM directory_groups x WHERE x.id = m.member_id)",
+        ),
+    ] {
+        let mut q = Sql::raw(format!(
+            "SELECT m.member_id, {name} AS name, m.display FROM memberships m WHERE m.group_id = "
+        ));
+        q.text(group_id)
+            .push(" AND m.member_type = ")
+            .text(kind)
+            .push(" ORDER BY m.member_id");
+        // `display`: what the client set for the member, else the user's userName / the
+        // group's displayName; a member that no longer exists is none
+        out.extend(q.load::<Row>(conn)?.into_iter().filter_map(|r| {
+            let n = r.name?;
+            Some(Ref {
+                id: r.member_id,
+                display: Some(r.display.unwrap_or(n)),
+                kind,
+            })
+        }));
+    }
     Ok(out)
 }
 
@@ -218,7 +223,7 @@ struct UserMemberRow {
 /// `ids` padded to the next power of two by repeating the last one, so that the
 /// statements listing them come in a few shapes that stay prepared (repeating an id
 /// changes nothing in an `IN` list or a probe whose rows are collected into a set).
-fn padded(ids: &[String]) -> impl Iterator<Item = &String> {
+pub(crate) fn padded(ids: &[String]) -> impl Iterator<Item = &String> {
     let pad = ids.len().next_power_of_two() - ids.len();
     ids.iter().chain(
         ids.last()
