@@ -1044,3 +1044,71 @@ fn reading_a_user_or_a_group_reads_only_its_own_memberships() {
         diesel::connection::SimpleConnection::batch_execute(pg, "ROLLBACK").unwrap();
     }
 }
+
+fn members_patch(ops: serde_json::Value) -> serde_json::Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+/// A group's version (its ETag, RFC 7644 §3.14) moves by one per PATCH that changes its
+/// members, however many operations the PATCH holds, and not at all for a PATCH that
+/// changes nothing (re-adding a member, IDP-QUIRKS idempotent membership); what a
+/// write answers is what a read then finds. On PostgreSQL the version is written by the
+/// statement that inserts the members.
+#[test]
+fn a_groups_version_moves_once_per_membership_change() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let ids: Vec<String> = (0..4)
+        .map(|i| {
+            users::create(&core, &dir, user_body(&format!("v{i}@x.test")))
+                .unwrap()
+                .id
+        })
+        .collect();
+    let g = groups::create(&core, &dir, json!({"displayName": "versioned"})).unwrap();
+    let check = |answered: &GroupRow, want: i64| {
+        assert_eq!(answered.version, want);
+        let read = groups::get(&core, &dir, &g.id).unwrap();
+        assert_eq!((read.version, read.updated_at), (want, answered.updated_at));
+    };
+    let v0 = g.version;
+    let add = |i: usize| json!({"op": "add", "path": "members", "value": [{"value": ids[i]}]});
+    let a = groups::patch(
+        &core,
+        &dir,
+        &g.id,
+        members_patch(json!([add(0), add(1)])),
+        None,
+    )
+    .unwrap();
+    check(&a, v0 + 1);
+    // re-adding a member changes nothing
+    let b = groups::patch(&core, &dir, &g.id, members_patch(json!([add(0)])), None).unwrap();
+    check(&b, v0 + 1);
+    // add, remove and add again in one PATCH: one change
+    let rm = json!({"op": "remove", "path": format!("members[value eq \"{}\"]", ids[1])});
+    let c = groups::patch(
+        &core,
+        &dir,
+        &g.id,
+        members_patch(json!([add(2), rm, add(3)])),
+        None,
+    )
+    .unwrap();
+    check(&c, v0 + 2);
+    let mut conn = core.db.conn().unwrap();
+    let mut members: Vec<String> = groups::members_of(&mut conn, &g.id)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    drop(conn);
+    members.sort();
+    let mut want = vec![ids[0].clone(), ids[2].clone(), ids[3].clone()];
+    want.sort();
+    assert_eq!(members, want);
+    // a remove alone
+    let rm = json!({"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])});
+    let d = groups::patch(&core, &dir, &g.id, members_patch(json!([rm])), None).unwrap();
+    check(&d, v0 + 3);
+}

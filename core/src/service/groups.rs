@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
@@ -371,7 +372,21 @@ fn membership_values(r: &MembershipRow) -> [Option<Bind>; 6] {
 const MEMBERSHIP_COLUMNS: &str =
     "group_id, member_id, directory_id, member_type, created_at, display";
 
-fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()> {
+/// A group's new version and modification time, written with its new members.
+struct Bump<'a> {
+    group_id: &'a str,
+    version: i64,
+    at: NaiveDateTime,
+}
+
+/// Insert membership rows and, with `bump`, set the group's version in the same
+/// statement on PostgreSQL (a data-modifying `WITH`: one round trip less per
+/// membership PATCH), in a statement of its own on SQLite.
+fn insert_memberships(
+    c: &mut AnyConn,
+    rows: &[MembershipRow],
+    bump: Option<Bump<'_>>,
+) -> CoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -389,12 +404,25 @@ fn insert_memberships(c: &mut AnyConn, rows: &[MembershipRow]) -> CoreResult<()>
                 dynsql::Column::OptText(vec![]),
             ],
         )?;
-        let mut q = Sql::raw(format!(
+        let mut q = Sql::raw("");
+        if let Some(b) = bump {
+            q.push("WITH bump AS (UPDATE directory_groups SET version = ")
+                .bind(Bind::BigInt(b.version))
+                .push(", updated_at = ")
+                .bind(Bind::Timestamp(b.at))
+                .push(" WHERE id = ")
+                .text(b.group_id)
+                .push(") ");
+        }
+        q.push(format!(
             "INSERT INTO memberships ({MEMBERSHIP_COLUMNS}) SELECT * FROM "
         ));
         q.unnest(columns);
         q.execute(c)?;
         return Ok(());
+    }
+    if let Some(b) = bump {
+        set_version(c, b.group_id, b.version, b.at)?;
     }
     for chunk in rows.chunks(500) {
         let mut q = Sql::raw(format!(
@@ -420,6 +448,8 @@ struct MemberCtx<'a> {
     touched: Vec<String>,
     /// Whether the organization maps any group to a role, when known.
     mapped: Option<bool>,
+    /// When the group's version was bumped along with an insert of members.
+    bumped_at: Option<NaiveDateTime>,
 }
 
 impl<'a> MemberCtx<'a> {
@@ -431,6 +461,7 @@ impl<'a> MemberCtx<'a> {
             changed: false,
             touched: Vec::new(),
             mapped: None,
+            bumped_at: None,
         }
     }
 
@@ -513,7 +544,17 @@ impl<'a> MemberCtx<'a> {
         if rows.is_empty() {
             return Ok(());
         }
-        insert_memberships(c, &rows)?;
+        // the group's version changes with its members (bumped once per PATCH)
+        let bump = self.bumped_at.is_none().then(|| Bump {
+            group_id: &self.group.id,
+            version: self.group.version + 1,
+            at: now,
+        });
+        let bumping = bump.is_some();
+        insert_memberships(c, &rows, bump)?;
+        if bumping {
+            self.bumped_at = Some(now);
+        }
         self.changed = true;
         self.touched.extend(
             rows.iter()
@@ -888,14 +929,25 @@ fn bump_if_members_changed(
     }
     let mut g = ctx.group;
     g.version += 1;
-    g.updated_at = clock::now();
-    diesel::update(directory_groups::table.filter(directory_groups::id.eq(&g.id)))
+    match ctx.bumped_at {
+        // written with the inserted members
+        Some(at) => g.updated_at = at,
+        None => {
+            g.updated_at = clock::now();
+            set_version(c, &g.id, g.version, g.updated_at)?;
+        }
+    }
+    Ok(g)
+}
+
+fn set_version(c: &mut AnyConn, group_id: &str, version: i64, at: NaiveDateTime) -> CoreResult<()> {
+    diesel::update(directory_groups::table.filter(directory_groups::id.eq(group_id)))
         .set((
-            directory_groups::version.eq(g.version),
-            directory_groups::updated_at.eq(g.updated_at),
+            directory_groups::version.eq(version),
+            directory_groups::updated_at.eq(at),
         ))
         .execute(c)?;
-    Ok(g)
+    Ok(())
 }
 
 pub fn patch(
