@@ -198,7 +198,7 @@ where
 fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .body(body.to_string())
+        .body(scimgate_core::json::text(body))
 }
 
 /// A rendered resource, built on the blocking pool and turned into a response after
@@ -220,7 +220,7 @@ impl Rendered {
         match self.body {
             Some(b) => {
                 r.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-                r.body(b.to_string())
+                r.body(scimgate_core::json::text(&b))
             }
             None => r.finish(),
         }

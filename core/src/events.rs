@@ -71,7 +71,7 @@ impl EventSink {
         Self::default()
     }
     pub fn emit(&mut self, event: &'static str, data: Value) {
-        self.pending.push((event, data.to_string()));
+        self.pending.push((event, crate::json::text(&data)));
     }
     /// Emit an event whose `data` is already serialized (a JSON object).
     pub fn emit_json(&mut self, event: &'static str, data: String) {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod json;
 pub mod model;
 pub mod scim;
 pub mod secrets;

@@ -264,11 +264,11 @@ pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
         serde_json::from_str::<RawFields<'_>>(&row.normalized),
         serde_json::from_str::<RawFields<'_>>(&row.scim),
     ) else {
-        return user_object(row, organization_id).to_string();
+        return crate::json::text(&user_object(row, organization_id));
     };
     let scim = row.scim.trim();
     if raw.contains_key("id") || !scim.ends_with('}') {
-        return user_object(row, organization_id).to_string();
+        return crate::json::text(&user_object(row, organization_id));
     }
     let id = json_str(&row.id);
     let mut o = String::with_capacity(row.normalized.len() + row.scim.len() + 300);

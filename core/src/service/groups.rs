@@ -15,6 +15,7 @@ use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
 use crate::ids;
+use crate::json;
 use crate::model::{DirectoryRow, GroupRow, MembershipRow, UserRow};
 use crate::scim::filter::{self, Translator};
 use crate::scim::patch::{self, MemberOp};
@@ -578,7 +579,7 @@ impl<'a> MemberCtx<'a> {
         users: impl Iterator<Item = &'u UserRow>,
     ) {
         let org = &self.dir.organization_id;
-        let gobj = du::group_object(&self.group, org).to_string();
+        let gobj = json::text(&du::group_object(&self.group, org));
         for u in users {
             let user = du::user_object_json(u, org);
             sink.emit_json(
@@ -699,8 +700,8 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
             .and_then(Value::as_str)
             .map(str::to_string),
         version: 1,
-        scim: Value::Object(doc.clone()).to_string(),
-        normalized: Value::Object(normalize_group(dir, &doc)).to_string(),
+        scim: json::text(&Value::Object(doc.clone())),
+        normalized: json::text(&Value::Object(normalize_group(dir, &doc))),
         created_at: now,
         updated_at: now,
     };
@@ -843,8 +844,8 @@ fn update_group(
             .and_then(Value::as_str)
             .map(str::to_string),
         version: old.version + 1,
-        scim: Value::Object(doc).to_string(),
-        normalized: Value::Object(new_norm).to_string(),
+        scim: json::text(&Value::Object(doc)),
+        normalized: json::text(&Value::Object(new_norm)),
         created_at: old.created_at,
         updated_at: clock::now(),
     };

@@ -12,6 +12,7 @@ use crate::clock;
 use crate::error::{CoreError, CoreResult, ScimType};
 use crate::events::{self, EventSink};
 use crate::ids;
+use crate::json;
 use crate::model::{AttrRow, DirectoryRow, UserRow};
 use crate::scim::filter::{self, Translator};
 use crate::scim::resource::Ref;
@@ -491,8 +492,8 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
             "inactive".into()
         },
         version: 1,
-        scim: Value::Object(doc.clone()).to_string(),
-        normalized: Value::Object(normalized).to_string(),
+        scim: json::text(&Value::Object(doc.clone())),
+        normalized: json::text(&Value::Object(normalized)),
         created_at: now,
         updated_at: now,
     };
@@ -777,8 +778,8 @@ fn update_user(
             "inactive".into()
         },
         version: old.version + 1,
-        scim: Value::Object(doc.clone()).to_string(),
-        normalized: Value::Object(new_norm).to_string(),
+        scim: json::text(&Value::Object(doc.clone())),
+        normalized: json::text(&Value::Object(new_norm)),
         created_at: old.created_at,
         updated_at: now,
     };
@@ -970,7 +971,7 @@ pub fn prepare_delete(
             if visible && !group_ids.is_empty() {
                 let user_obj = du::user_object_json(&old, &dir.organization_id);
                 for g in groups::find_many(c, &dir.id, &group_ids)? {
-                    let group_obj = du::group_object(&g, &dir.organization_id).to_string();
+                    let group_obj = json::text(&du::group_object(&g, &dir.organization_id));
                     sink.emit_json(
                         events::GROUP_USER_REMOVED,
                         du::membership_payload_json(&dir.id, &user_obj, &group_obj),
@@ -1056,7 +1057,7 @@ pub(crate) fn renormalize_all(
             let now = clock::now();
             let row = UserRow {
                 email_ci: email_ci(&new),
-                normalized: Value::Object(new).to_string(),
+                normalized: json::text(&Value::Object(new)),
                 updated_at: now,
                 ..u
             };
