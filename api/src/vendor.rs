@@ -146,7 +146,15 @@ where
 }
 
 fn list_json(p: Paged<Value>) -> Value {
-    json!({"object": "list", "data": p.data, "list_metadata": {"before": p.before, "after": p.after}})
+    let mut o = serde_json::Map::new();
+    o.insert("object".into(), json!("list"));
+    // moved in: `json!` would serialize the page into a new Value (a deep copy)
+    o.insert("data".into(), Value::Array(p.data));
+    o.insert(
+        "list_metadata".into(),
+        json!({"before": p.before, "after": p.after}),
+    );
+    Value::Object(o)
 }
 
 async fn read_body(

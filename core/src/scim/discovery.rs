@@ -93,13 +93,7 @@ fn group_resource_type(base_url: &str) -> Value {
 }
 
 fn list_response(resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": resources.len(),
-        "itemsPerPage": resources.len(),
-        "startIndex": 1,
-        "Resources": resources,
-    })
+    crate::scim::resource::list_response(resources.len() as i64, 1, resources)
 }
 
 /// RFC 7643 §6 ResourceTypes as a ListResponse (User with the enterprise extension as

@@ -179,7 +179,11 @@ pub fn with_previous(mut obj: Value, prev: Map<String, Value>) -> Value {
 
 /// Membership event payload (`dsync.group.user_added` / `user_removed`).
 pub fn membership_payload(directory_id: &str, user: Value, group: Value) -> Value {
-    json!({ "directory_id": directory_id, "user": user, "group": group })
+    let mut o = Map::new();
+    o.insert("directory_id".into(), json!(directory_id));
+    o.insert("user".into(), user);
+    o.insert("group".into(), group);
+    Value::Object(o)
 }
 
 /// A JSON string literal.
