@@ -14,13 +14,19 @@ for d in runs:
     for r in b.get("results", []):
         by.setdefault(r["workload"], []).append(r)
 print(f"result dirs: {', '.join(os.path.basename(r) for r in runs)}")
-print("| workload | req/s (median) | items/s (median) | p50 ms | p99 ms | errors | semantic errors |")
-print("|---|---|---|---|---|---|---|")
+print("| workload | req/s (median) | items/s (median) | p50 ms | p99 ms | errors | semantic errors | CPU µs/req server / db / client |")
+print("|---|---|---|---|---|---|---|---|")
 med = lambda xs: statistics.median(xs) if xs else 0
+def cpu(rs, key):
+    xs = [r[key] * 1e6 / r["requests"] for r in rs if key in r and r.get("requests")]
+    return f"{med(xs):.0f}" if xs else "-"
+
+
 for w, rs in by.items():
     items = [r["items_per_s"] for r in rs if "items_per_s" in r]
     print(f"| {w} | {med([r['rps'] for r in rs]):.0f} | {med(items):.0f} | {med([r['p50_ms'] for r in rs]):.1f} | "
-          f"{med([r['p99_ms'] for r in rs]):.1f} | {sum(r['errors'] for r in rs)} | {sum(r['semantic_errors'] for r in rs)} |")
+          f"{med([r['p99_ms'] for r in rs]):.1f} | {sum(r['errors'] for r in rs)} | {sum(r['semantic_errors'] for r in rs)} | "
+          f"{cpu(rs, 'server_cpu_s')} / {cpu(rs, 'db_cpu_s')} / {cpu(rs, 'client_cpu_s')} |")
 tot, users, rss = [], [], []
 for d in runs:
     if os.path.exists(os.path.join(d, "fullsync.json")):
