@@ -5,6 +5,8 @@
 #
 #   scripts/bench/callgrind.sh BIN create|lookup [N=1000]
 #   scripts/bench/callgrind.sh BIN group          (20 sequential PATCHes of 100 members)
+#   BACKEND=sqlite scripts/bench/callgrind.sh …    (the embedded default; SQLite's own work
+#                                                 is in the server's process and counted)
 #
 # PostgreSQL on 127.0.0.1:5432 (user postgres, trust), a fresh database per run; one
 # HTTP worker. `create`: N users are created first (warm-up), then N more are counted;
@@ -20,12 +22,19 @@ py=${SCIMBENCH_PYTHON:-/var/tmp/scimbench/bin/python}
 command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 1; }
 port=18470; db=scimgate_callgrind_$$; key=sk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 out=$(mktemp -d)
-psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE $db" >/dev/null
+backend=${BACKEND:-pg}
+if [ "$backend" = pg ]; then
+  psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE $db" >/dev/null
+  url="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+else
+  url="sqlite://$out/data/scimgate.db"
+fi
 cleanup() { kill "${vp:-0}" 2>/dev/null || true; wait "${vp:-0}" 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; rm -rf "$out"; }
+  [ "$backend" = pg ] && psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  rm -rf "$out"; }
 trap cleanup EXIT
 [ -n "${KEEP_CALLGRIND:-}" ] && trap 'cp "$out"/cg.* "$KEEP_CALLGRIND"/ 2>/dev/null; cleanup' EXIT
-SCIMGATE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable" SCIMGATE_LISTEN=127.0.0.1:$port \
+SCIMGATE_DATABASE_URL="$url" SCIMGATE_LISTEN=127.0.0.1:$port \
   SCIMGATE_BOOTSTRAP_API_KEY=$key RUST_LOG=warn SCIMGATE_WORKERS=1 \
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "$bin" serve >"$out/server.log" 2>&1 &
 vp=$!
@@ -74,4 +83,4 @@ esac
 callgrind_control -d "$vp" >/dev/null 2>&1
 sleep 1
 ir=$(grep -h "^summary:\|^totals:" "$out"/cg.*.1 | head -1 | awk '{print $2}')
-echo "$(basename "$bin") $wl: $ir instructions, $((ir / per)) per $([ "$wl" = group ] && echo PATCH || echo request)"
+echo "$(basename "$bin") $backend $wl: $ir instructions, $((ir / per)) per $([ "$wl" = group ] && echo PATCH || echo request)"
