@@ -13,7 +13,8 @@ use crate::state::AppState;
 use scimgate_core::model::{DirectoryRow, GroupRow, UserRow};
 use scimgate_core::scim::discovery::{self, SpConfigLimits};
 use scimgate_core::scim::resource::{
-    etag, list_response, render_group, render_user, Projection, Ref,
+    etag, list_response, list_response_text, render_group, render_user, render_user_text,
+    Projection, Ref,
 };
 use scimgate_core::service::users::ListParams;
 use scimgate_core::service::{self, admin, auth, groups, users, Write};
@@ -205,7 +206,8 @@ fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
 /// (an `HttpResponse` is not `Send`).
 struct Rendered {
     status: StatusCode,
-    body: Option<Value>,
+    /// JSON text
+    body: Option<String>,
     version: i64,
     location: Option<String>,
 }
@@ -220,7 +222,7 @@ impl Rendered {
         match self.body {
             Some(b) => {
                 r.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-                r.body(scimgate_core::json::text(&b))
+                r.body(b)
             }
             None => r.finish(),
         }
@@ -364,6 +366,33 @@ fn search_query(v: &Value) -> Result<ListQuery, ScimError> {
     })
 }
 
+/// The groups of listed users, as (user id, group): read with the users, or now when
+/// the projection returns `groups`.
+fn user_groups(
+    core: &Core,
+    rows: &[UserRow],
+    prefetched: Option<Vec<(String, Ref)>>,
+    proj: &Projection,
+) -> Result<Vec<(String, Ref)>, ScimError> {
+    Ok(if let Some(g) = prefetched {
+        g
+    } else if proj.wants("groups") && !rows.is_empty() {
+        let mut conn = core.db.conn()?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        users::groups_of(&mut conn, &ids)?
+    } else {
+        Vec::new()
+    })
+}
+
+fn groups_of_user(groups: &[(String, Ref)], user_id: &str) -> Vec<Ref> {
+    groups
+        .iter()
+        .filter(|(u, _)| u == user_id)
+        .map(|(_, g)| g.clone())
+        .collect()
+}
+
 fn render_users(
     core: &Core,
     dir: &DirectoryRow,
@@ -372,26 +401,22 @@ fn render_users(
     proj: &Projection,
 ) -> Result<Vec<Value>, ScimError> {
     let base = core.scim_base(&dir.id);
-    let groups = if let Some(g) = prefetched {
-        g
-    } else if proj.wants("groups") && !rows.is_empty() {
-        let mut conn = core.db.conn()?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        users::groups_of(&mut conn, &ids)?
-    } else {
-        Vec::new()
-    };
+    let groups = user_groups(core, rows, prefetched, proj)?;
     Ok(rows
         .iter()
-        .map(|r| {
-            let gs: Vec<Ref> = groups
-                .iter()
-                .filter(|(u, _)| *u == r.id)
-                .map(|(_, g)| g.clone())
-                .collect();
-            proj.apply(render_user(r, Some(&gs), &base))
-        })
+        .map(|r| proj.apply(render_user(r, Some(&groups_of_user(&groups, &r.id)), &base)))
         .collect())
+}
+
+/// One user as response text: spliced from its stored document when every attribute
+/// is returned (`render_user_text`), else the rendered and projected `Value`.
+fn user_text(row: &UserRow, groups: &[Ref], proj: &Projection, base: &str) -> String {
+    if proj.is_identity() {
+        if let Some(t) = render_user_text(row, Some(groups), base) {
+            return t;
+        }
+    }
+    scimgate_core::json::text(&proj.apply(render_user(row, Some(groups), base)))
 }
 
 fn render_one_group(
@@ -438,17 +463,31 @@ async fn do_list_users(
         .filter
         .as_deref()
         .is_some_and(scimgate_core::scim::filter::is_point_lookup);
-    let job = move |core: &Core, dir: &DirectoryRow| {
+    let job = move |core: &Core, dir: &DirectoryRow| -> Result<String, ScimError> {
         let listed = users::list(core, dir, &params)?;
-        let resources = render_users(core, dir, &listed.rows, listed.groups, &proj)?;
-        Ok(list_response(listed.total, listed.start_index, resources))
+        if !proj.is_identity() {
+            let resources = render_users(core, dir, &listed.rows, listed.groups, &proj)?;
+            let list = list_response(listed.total, listed.start_index, resources);
+            return Ok(scimgate_core::json::text(&list));
+        }
+        // every attribute: each user spliced from its stored document
+        let base = core.scim_base(&dir.id);
+        let groups = user_groups(core, &listed.rows, listed.groups, &proj)?;
+        let texts: Vec<String> = listed
+            .rows
+            .iter()
+            .map(|r| user_text(r, &groups_of_user(&groups, &r.id), &proj, &base))
+            .collect();
+        Ok(list_response_text(listed.total, listed.start_index, &texts))
     };
     let body = if point {
         run_point_read(&state, &req, job).await?
     } else {
         run(&state, &req, job).await?
     };
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(HttpResponse::build(StatusCode::OK)
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .body(body))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -476,12 +515,12 @@ fn user_response(
     proj: &Projection,
     status: StatusCode,
 ) -> Result<Rendered, ScimError> {
-    let v = proj.apply(render_user(row, Some(groups), &core.scim_base(&dir.id)));
-    let loc = (status == StatusCode::CREATED)
-        .then(|| format!("{}/Users/{}", core.scim_base(&dir.id), row.id));
+    let base = core.scim_base(&dir.id);
+    let body = user_text(row, groups, proj, &base);
+    let loc = (status == StatusCode::CREATED).then(|| format!("{base}/Users/{}", row.id));
     Ok(Rendered {
         status,
-        body: Some(v),
+        body: Some(body),
         version: row.version,
         location: loc,
     })
@@ -499,7 +538,7 @@ fn group_response(
         .then(|| format!("{}/Groups/{}", core.scim_base(&dir.id), row.id));
     Ok(Rendered {
         status,
-        body: Some(v),
+        body: Some(scimgate_core::json::text(&v)),
         version: row.version,
         location: loc,
     })

@@ -92,6 +92,49 @@ pub fn render_user(row: &UserRow, groups: Option<&[Ref]>, base: &str) -> Value {
     Value::Object(o)
 }
 
+/// [`render_user`] as JSON text: the same bytes as `json::text(&render_user(..))`, with
+/// the stored document spliced in as it is instead of parsed and serialized again (that
+/// was a third of the server's work for a lookup that finds its user). The stored
+/// document is always compact serde_json output of a map, so its members are exactly
+/// what re-serializing them would write. `None` when it cannot be spliced so: not an
+/// object, a key that needs unescaping, a key twice, or a key the rendering sets itself
+/// (`id`, `groups`, `meta`); the caller then renders the `Value`.
+pub fn render_user_text(row: &UserRow, groups: Option<&[Ref]>, base: &str) -> Option<String> {
+    let doc = row.scim.trim();
+    let fields: crate::json::RawFields<'_> = serde_json::from_str(doc).ok()?;
+    let keys = &fields.0;
+    for (i, (k, _)) in keys.iter().enumerate() {
+        if matches!(*k, "id" | "groups" | "meta") || keys[..i].iter().any(|(p, _)| p == k) {
+            return None;
+        }
+    }
+    let inner = doc.strip_prefix('{')?.strip_suffix('}')?;
+    let meta = crate::json::text(&meta(
+        "User",
+        row.created_at,
+        row.updated_at,
+        format!("{base}/Users/{}", row.id),
+        row.version,
+    ));
+    let mut out = String::with_capacity(doc.len() + meta.len() + 64);
+    out.push_str("{\"id\":");
+    out.push_str(&crate::json::string(&row.id));
+    if !keys.is_empty() {
+        out.push(',');
+        out.push_str(inner);
+    }
+    if let Some(gs) = groups {
+        out.push_str(",\"groups\":");
+        out.push_str(&crate::json::text(&Value::Array(
+            gs.iter().map(|g| ref_json(base, g)).collect(),
+        )));
+    }
+    out.push_str(",\"meta\":");
+    out.push_str(&meta);
+    out.push('}');
+    Some(out)
+}
+
 pub fn render_group(row: &GroupRow, members: Option<&[Ref]>, base: &str) -> Value {
     let doc = parse_doc(&row.scim);
     let mut o = Map::new();
@@ -274,9 +317,109 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
     Value::Object(o)
 }
 
+/// [`list_response`] as JSON text, from resources already rendered as text.
+pub fn list_response_text(total: i64, start_index: i64, resources: &[String]) -> String {
+    let mut out = String::with_capacity(resources.iter().map(|r| r.len() + 1).sum::<usize>() + 160);
+    out.push_str("{\"schemas\":[\"");
+    out.push_str(LIST_RESPONSE);
+    out.push_str("\"],\"totalResults\":");
+    out.push_str(&total.to_string());
+    out.push_str(",\"itemsPerPage\":");
+    out.push_str(&resources.len().to_string());
+    out.push_str(",\"startIndex\":");
+    out.push_str(&start_index.to_string());
+    out.push_str(",\"Resources\":[");
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push_str("]}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn user_row(scim: &str) -> UserRow {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
+            .and_then(|d| d.and_hms_micro_opt(1, 2, 3, 456_789))
+            .unwrap_or_default();
+        UserRow {
+            id: "directory_user_01".into(),
+            directory_id: "directory_01".into(),
+            user_name: "a@x.test".into(),
+            user_name_ci: "a@x.test".into(),
+            external_id: None,
+            active: true,
+            email_ci: None,
+            state: "active".into(),
+            version: 7,
+            scim: scim.into(),
+            normalized: "{}".into(),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    /// The spliced text is byte for byte the rendered Value's, for stored documents as
+    /// the write path stores them (compact serde_json of a map), and the cases it cannot
+    /// splice are declined, not rendered differently.
+    #[test]
+    fn render_user_text_is_render_user_serialized() {
+        let groups = [Ref {
+            id: "directory_group_01".into(),
+            display: Some("Eng \"core\"".into()),
+            kind: "Group",
+        }];
+        let docs = [
+            json!({}),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@x.test",
+                "name": {"givenName": "Á", "familyName": "B\u{1}\"q\\"}, "active": true,
+                "emails": [{"value": "a@x.test", "primary": true, "type": "work"}], "n": 1.5, "big": 12345678901i64,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m"}, "costCenter": "4"},
+                "x": null, "nested": [[], {}, [1, "😀"]]}),
+        ];
+        for d in &docs {
+            let row = user_row(&crate::json::text(d));
+            for g in [None, Some(&groups[..]), Some(&[][..])] {
+                let want = crate::json::text(&render_user(&row, g, "https://h/scim/v2/d"));
+                assert_eq!(
+                    render_user_text(&row, g, "https://h/scim/v2/d").as_deref(),
+                    Some(want.as_str()),
+                    "{d}"
+                );
+            }
+        }
+        for declined in [
+            r#"{"id":"x","userName":"a"}"#,
+            r#"{"meta":{}}"#,
+            r#"{"groups":[]}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"\u0061":1}"#,
+            "[1]",
+            "not json",
+        ] {
+            assert_eq!(
+                render_user_text(&user_row(declined), None, "b"),
+                None,
+                "{declined}"
+            );
+        }
+        let items = [crate::json::text(&docs[1]), "{}".to_string()];
+        let values: Vec<Value> = items
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap_or_default())
+            .collect();
+        for (total, start, n) in [(0, 1, 0), (2, 1, 2), (40, 3, 1)] {
+            assert_eq!(
+                list_response_text(total, start, &items[..n]),
+                crate::json::text(&list_response(total, start, values[..n].to_vec()))
+            );
+        }
+    }
 
     #[test]
     fn projection_keeps_id_and_schemas() {

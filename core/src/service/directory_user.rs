@@ -187,19 +187,6 @@ pub fn membership_payload(directory_id: &str, user: Value, group: Value) -> Valu
 }
 
 /// A JSON string literal.
-/// `s` as a JSON string, as serde_json writes it (it escapes `"`, `\\` and control
-/// characters only): quoted as it is when nothing needs escaping.
-fn json_str(s: &str) -> String {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        return Value::String(s.to_string()).to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    out.push_str(s);
-    out.push('"');
-    out
-}
-
 /// [`membership_payload`] serialized, from the serialized user and group objects.
 pub fn membership_payload_json(directory_id: &str, user: &str, group: &str) -> String {
     let d = json_str(directory_id);
@@ -214,49 +201,7 @@ pub fn membership_payload_json(directory_id: &str, user: &str, group: &str) -> S
     out
 }
 
-/// A stored JSON object's members, unparsed (later members win, as in a map).
-/// A list and not a map: a user object's dozen keys are found faster by comparing
-/// than by hashing (SipHash inserts were a tenth of a membership PATCH's work).
-struct RawFields<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
-
-impl<'a> RawFields<'a> {
-    fn get(&self, key: &str) -> Option<&'a serde_json::value::RawValue> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-    }
-    fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for RawFields<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = RawFields<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut m: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(16));
-                while let Some(kv) = m.next_entry::<&'de str, &'de serde_json::value::RawValue>()? {
-                    out.push(kv);
-                }
-                Ok(RawFields(out))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
+use crate::json::{string as json_str, RawFields};
 
 /// `user_object(row, organization_id).to_string()`, byte for byte, without building
 /// the object: the stored JSON of the normalized fields and of the SCIM document is
