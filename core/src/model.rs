@@ -331,6 +331,31 @@ pub struct RoleMappingRow {
 }
 
 #[cfg(test)]
+impl UserRow {
+    /// A user row for unit tests: fixed ids and times, the given stored documents.
+    pub(crate) fn fixture(scim: &str, normalized: &str, version: i64) -> UserRow {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
+            .and_then(|d| d.and_hms_micro_opt(1, 2, 3, 456_789))
+            .unwrap_or_default();
+        UserRow {
+            id: "directory_user_01".into(),
+            directory_id: "directory_01".into(),
+            user_name: "a@x.test".into(),
+            user_name_ci: "a@x.test".into(),
+            external_id: None,
+            active: true,
+            email_ci: None,
+            state: "active".into(),
+            version,
+            scim: scim.into(),
+            normalized: normalized.into(),
+            created_at: t,
+            updated_at: t,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -344,24 +344,7 @@ mod tests {
     use super::*;
 
     fn user_row(scim: &str) -> UserRow {
-        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
-            .and_then(|d| d.and_hms_micro_opt(1, 2, 3, 456_789))
-            .unwrap_or_default();
-        UserRow {
-            id: "directory_user_01".into(),
-            directory_id: "directory_01".into(),
-            user_name: "a@x.test".into(),
-            user_name_ci: "a@x.test".into(),
-            external_id: None,
-            active: true,
-            email_ci: None,
-            state: "active".into(),
-            version: 7,
-            scim: scim.into(),
-            normalized: "{}".into(),
-            created_at: t,
-            updated_at: t,
-        }
+        UserRow::fixture(scim, "{}", 7)
     }
 
     /// The spliced text is byte for byte the rendered Value's, for stored documents as

@@ -261,24 +261,7 @@ mod tests {
     use super::*;
 
     fn row(normalized: Value, scim: Value) -> UserRow {
-        let t = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
-            .and_then(|d| d.and_hms_micro_opt(1, 2, 3, 456_789))
-            .unwrap_or_default();
-        UserRow {
-            id: "directory_user_01".into(),
-            directory_id: "directory_01".into(),
-            user_name: "a@x.test".into(),
-            user_name_ci: "a@x.test".into(),
-            external_id: None,
-            active: true,
-            email_ci: None,
-            state: "active".into(),
-            version: 1,
-            scim: scim.to_string(),
-            normalized: normalized.to_string(),
-            created_at: t,
-            updated_at: t,
-        }
+        UserRow::fixture(&scim.to_string(), &normalized.to_string(), 1)
     }
 
     #[test]
