@@ -256,16 +256,13 @@ fn resolve_for_add(
             Dialect::Pg => q
                 .push("m.x IS NOT NULL AS member FROM directory_users r LEFT JOIN LATERAL (SELECT 1 AS x FROM memberships m WHERE m.group_id = ")
                 .text(group_id.to_string())
-                .push(" AND m.member_id = r.id LIMIT 1) AS m ON true WHERE r.id = ANY(")
-                .bind(Bind::Array(dynsql::Column::Text(chunk.to_vec())))
-                .push("::text[])"),
+                .push(" AND m.member_id = r.id LIMIT 1) AS m ON true WHERE "),
             Dialect::Sqlite => q
                 .push("EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
                 .text(group_id.to_string())
-                .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE r.id IN (")
-                .list(padded(chunk))
-                .push(")"),
+                .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE "),
         };
+        users::id_in(&mut q, dialect, "r.id", chunk);
         // by primary key only (see `users::find_many`); another directory's user is none
         for r in q.load::<UserMemberRow>(c)? {
             if r.user.directory_id != dir.id {
