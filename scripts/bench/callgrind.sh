@@ -38,15 +38,13 @@ SCIMGATE_DATABASE_URL="$url" SCIMGATE_LISTEN=127.0.0.1:$port \
   SCIMGATE_BOOTSTRAP_API_KEY=$key RUST_LOG=warn SCIMGATE_WORKERS=1 \
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "$bin" serve >"$out/server.log" 2>&1 &
 vp=$!
-for _ in $(seq 1 300); do curl -sf "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-org=$(curl -sf -H "Authorization: Bearer $key" -d '{"name":"Bench"}' "127.0.0.1:$port/organizations" | "$py" -c 'import json,sys;print(json.load(sys.stdin)["id"])')
-curl -sf -H "Authorization: Bearer $key" -d "{\"organization_id\":\"$org\",\"type\":\"okta scim v2.0\"}" "127.0.0.1:$port/directories" >"$out/dir.json"
-dir=$("$py" -c 'import json,sys;print(json.load(open(sys.argv[1]))["id"])' "$out/dir.json")
-tok=$("$py" -c 'import json,sys;print(json.load(open(sys.argv[1]))["bearer_token"])' "$out/dir.json")
-base=http://127.0.0.1:$port/scim/v2/$dir
-bench() { "$py" "$shared/bench/scimbench.py" --base-url "$base" --token "$tok" -c 4 --timeout 600 "$@" >/dev/null; }
+# shellcheck source=directory.sh
+. "$root/scripts/bench/directory.sh"
+bench_directory "$port" "$key" "$py" "$out/dir.json" 300 0.2   # valgrind starts slowly
+base=http://127.0.0.1:$port/scim/v2/$DIR
+bench() { "$py" "$shared/bench/scimbench.py" --base-url "$base" --token "$TOK" -c 4 --timeout 600 "$@" >/dev/null; }
 group() { # $1 = users | add FROM TO (sequential PATCHes of 100 to a new group)
-  "$py" - "$base" "$tok" "$out/ids.json" "$@" <<'PY'
+  "$py" - "$base" "$TOK" "$out/ids.json" "$@" <<'PY'
 import asyncio, json, sys, uuid, aiohttp
 base, tok, ids_file, mode = sys.argv[1:5]
 h = {"Authorization": f"Bearer {tok}", "Content-Type": "application/scim+json"}

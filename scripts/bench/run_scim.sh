@@ -22,6 +22,8 @@ py=${SCIMBENCH_PYTHON:-/var/tmp/scimbench/bin/python}
 port=18190
 key=sk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 mkdir -p "$out"
+# shellcheck source=directory.sh
+. "$root/scripts/bench/directory.sh"
 
 start() { # $1 = label → sets PID DIR TOK WORK
   WORK="$out/$backend-$1"; rm -rf "$WORK"; mkdir -p "$WORK"
@@ -35,11 +37,7 @@ start() { # $1 = label → sets PID DIR TOK WORK
   SCIMGATE_DATABASE_URL=$url SCIMGATE_LISTEN=127.0.0.1:$port SCIMGATE_BOOTSTRAP_API_KEY=$key RUST_LOG=warn \
     "$bin" serve >"$WORK/server.log" 2>&1 &
   PID=$!
-  for _ in $(seq 1 100); do curl -sf "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-  org=$(curl -sf -H "Authorization: Bearer $key" -d '{"name":"Bench"}' "127.0.0.1:$port/organizations" | "$py" -c 'import json,sys;print(json.load(sys.stdin)["id"])')
-  curl -sf -H "Authorization: Bearer $key" -d "{\"organization_id\":\"$org\",\"type\":\"okta scim v2.0\"}" "127.0.0.1:$port/directories" >"$WORK/dir.json"
-  DIR=$("$py" -c 'import json,sys;print(json.load(open(sys.argv[1]))["id"])' "$WORK/dir.json")
-  TOK=$("$py" -c 'import json,sys;print(json.load(open(sys.argv[1]))["bearer_token"])' "$WORK/dir.json")
+  bench_directory "$port" "$key" "$py" "$WORK/dir.json"
 }
 stop() {
   grep VmHWM "/proc/$PID/status" | awk '{print $2}' >"$WORK/rss_kb"
