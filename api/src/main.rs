@@ -15,6 +15,10 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use config::Config;
+
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use scimgate_core::bus::Bus;
 use scimgate_core::service::admin;
 use scimgate_core::store::Db;
