@@ -268,15 +268,126 @@ trait ArrayBinds: Backend + Sized {
 impl ArrayBinds for Pg {
     fn push_column<'b>(out: &mut AstPass<'_, 'b, Pg>, c: &'b Column) -> QueryResult<()> {
         match c {
-            Column::Text(v) => out.push_bind_param::<Array<Text>, _>(v),
-            Column::OptText(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v),
-            Column::Bool(v) => out.push_bind_param::<Array<Bool>, _>(v),
-            Column::OptBool(v) => out.push_bind_param::<Array<Nullable<Bool>>, _>(v),
-            Column::BigInt(v) => out.push_bind_param::<Array<BigInt>, _>(v),
-            Column::Timestamp(v) => out.push_bind_param::<Array<Timestamp>, _>(v),
+            Column::Text(_) => out.push_bind_param::<Array<Text>, _>(c),
+            Column::OptText(_) => out.push_bind_param::<Array<Nullable<Text>>, _>(c),
+            Column::Bool(_) => out.push_bind_param::<Array<Bool>, _>(c),
+            Column::OptBool(_) => out.push_bind_param::<Array<Nullable<Bool>>, _>(c),
+            Column::BigInt(_) => out.push_bind_param::<Array<BigInt>, _>(c),
+            Column::Timestamp(_) => out.push_bind_param::<Array<Timestamp>, _>(c),
         }
     }
 }
+
+type EncodeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// PostgreSQL's epoch for `timestamp` in binary form: 2000-01-01 00:00:00.
+fn pg_epoch() -> NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
+}
+
+impl Column {
+    /// The column in PostgreSQL's binary array format (`array_recv`: dimensions,
+    /// flags, element type, length, lower bound, then each element as a length and
+    /// its bytes, -1 for NULL), written into one buffer of the exact size. Diesel's
+    /// generic array encoding writes each element through a scratch buffer in small
+    /// writes that grow the bind buffer step by step; for the arrays of a write batch
+    /// (a PATCH of 100 members binds 100 event payloads) that copying showed in
+    /// profiles as a tenth of the server's instructions.
+    fn pg_array(&self) -> Result<Vec<u8>, EncodeError> {
+        // element type OIDs, pg_type.dat: text 25, bool 16, int8 20, timestamp 1114
+        let (oid, len, size) = match self {
+            Column::Text(v) => (25u32, v.len(), v.iter().map(|s| 4 + s.len()).sum()),
+            Column::OptText(v) => (
+                25,
+                v.len(),
+                v.iter()
+                    .map(|s| 4 + s.as_ref().map_or(0, String::len))
+                    .sum(),
+            ),
+            Column::Bool(v) => (16, v.len(), v.len() * 5),
+            Column::OptBool(v) => (
+                16,
+                v.len(),
+                v.iter().map(|b| 4 + usize::from(b.is_some())).sum(),
+            ),
+            Column::BigInt(v) => (20, v.len(), v.len() * 12),
+            Column::Timestamp(v) => (1114, v.len(), v.len() * 12),
+        };
+        let mut b = Vec::with_capacity(20 + size);
+        b.extend_from_slice(&1i32.to_be_bytes()); // one dimension
+        b.extend_from_slice(&0i32.to_be_bytes()); // flags
+        b.extend_from_slice(&oid.to_be_bytes());
+        b.extend_from_slice(&i32::try_from(len)?.to_be_bytes());
+        b.extend_from_slice(&1i32.to_be_bytes()); // lower bound
+                                                  // an element: its length and bytes, or -1 for NULL
+        let elem = |b: &mut Vec<u8>, v: Option<&[u8]>| -> Result<(), EncodeError> {
+            match v {
+                Some(v) => {
+                    b.extend_from_slice(&i32::try_from(v.len())?.to_be_bytes());
+                    b.extend_from_slice(v);
+                }
+                None => b.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+            Ok(())
+        };
+        match self {
+            Column::Text(v) => v
+                .iter()
+                .try_for_each(|s| elem(&mut b, Some(s.as_bytes())))?,
+            Column::OptText(v) => v
+                .iter()
+                .try_for_each(|s| elem(&mut b, s.as_deref().map(str::as_bytes)))?,
+            Column::Bool(v) => v
+                .iter()
+                .try_for_each(|x| elem(&mut b, Some(&[u8::from(*x)])))?,
+            Column::OptBool(v) => v.iter().try_for_each(|x| {
+                elem(&mut b, x.map(u8::from).as_ref().map(std::slice::from_ref))
+            })?,
+            Column::BigInt(v) => v
+                .iter()
+                .try_for_each(|n| elem(&mut b, Some(&n.to_be_bytes())))?,
+            Column::Timestamp(v) => v.iter().try_for_each(|t| {
+                let micros = t
+                    .signed_duration_since(pg_epoch())
+                    .num_microseconds()
+                    .ok_or_else(|| format!("{t:?} as microseconds does not fit an i64"))?;
+                elem(&mut b, Some(&micros.to_be_bytes()))
+            })?,
+        }
+        Ok(b)
+    }
+
+    fn write_pg_array(
+        &self,
+        out: &mut diesel::serialize::Output<'_, '_, Pg>,
+    ) -> diesel::serialize::Result {
+        use std::io::Write;
+        out.write_all(&self.pg_array()?)?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+/// One `ToSql` per array type a [`Column`] binds as (see `ArrayBinds for Pg`); each
+/// writes the column's own variant.
+macro_rules! column_to_sql {
+    ($($st:ty),*) => {$(
+        impl ToSql<$st, Pg> for Column {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, Pg>) -> diesel::serialize::Result {
+                self.write_pg_array(out)
+            }
+        }
+    )*};
+}
+column_to_sql!(
+    Array<Text>,
+    Array<Nullable<Text>>,
+    Array<Bool>,
+    Array<Nullable<Bool>>,
+    Array<BigInt>,
+    Array<Timestamp>
+);
 
 impl ArrayBinds for Sqlite {
     fn push_column<'b>(_: &mut AstPass<'_, 'b, Sqlite>, _: &'b Column) -> QueryResult<()> {
