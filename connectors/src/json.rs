@@ -184,30 +184,54 @@ fn strip_null_refs_at(v: &mut Value, all_nulls: bool, depth: usize) {
 /// nesting. `at` names the attribute for the error detail (e.g. `emails[0].value`).
 /// NUL → `InvalidValue`; too deep → `InvalidSyntax`.
 pub(crate) fn scan(v: &Value, at: &str) -> Result<(), DialectError> {
-    scan_at(v, at, 0)
+    scan_at(v, At::Top(at), 0)
 }
 
-fn scan_at(v: &Value, at: &str, depth: usize) -> Result<(), DialectError> {
+/// Where [`scan_at`] is, rendered only for an error: the walk over a body of 100
+/// members built a path string per element, which no valid body ever shows.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Top(&'a str),
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        match self {
+            At::Top(at) => (*at).to_string(),
+            At::Key(parent, k) => join_attr(&parent.render(), k),
+            At::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
+    }
+}
+
+fn scan_at(v: &Value, at: At<'_>, depth: usize) -> Result<(), DialectError> {
     if depth > MAX_DEPTH {
+        let at = at.render();
         return Err(DialectError::new(
             ErrorKind::InvalidSyntax,
             format!(
                 "{} nests deeper than {MAX_DEPTH} levels",
-                if at.is_empty() { "request body" } else { at }
+                if at.is_empty() { "request body" } else { &at }
             ),
         ));
     }
     match v {
-        Value::String(s) if s.contains('\0') => Err(DialectError::new(
-            ErrorKind::InvalidValue,
-            format!(
-                "attribute `{}` contains a NUL character (U+0000)",
-                if at.is_empty() { "(body)" } else { at }
-            ),
-        )),
+        Value::String(s) if s.contains('\0') => {
+            let at = at.render();
+            Err(DialectError::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "attribute `{}` contains a NUL character (U+0000)",
+                    if at.is_empty() { "(body)" } else { &at }
+                ),
+            ))
+        }
         Value::Object(m) => {
             for (k, x) in m {
                 if k.contains('\0') {
+                    let at = at.render();
                     return Err(DialectError::new(
                         ErrorKind::InvalidValue,
                         format!(
@@ -221,14 +245,13 @@ fn scan_at(v: &Value, at: &str, depth: usize) -> Result<(), DialectError> {
                         ),
                     ));
                 }
-                let child = join_attr(at, k);
-                scan_at(x, &child, depth + 1)?;
+                scan_at(x, At::Key(&at, k), depth + 1)?;
             }
             Ok(())
         }
         Value::Array(items) => {
             for (i, x) in items.iter().enumerate() {
-                scan_at(x, &format!("{at}[{i}]"), depth + 1)?;
+                scan_at(x, At::Index(&at, i), depth + 1)?;
             }
             Ok(())
         }

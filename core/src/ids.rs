@@ -12,7 +12,12 @@ pub fn new_id(prefix: &str) -> String {
         let g = guard.get_or_insert_with(ulid::Generator::new);
         g.generate().unwrap_or_else(|_| ulid::Ulid::new())
     };
-    format!("{prefix}_{ulid}")
+    let mut buf = [0u8; ulid::ULID_LEN];
+    let mut id = String::with_capacity(prefix.len() + 1 + ulid::ULID_LEN);
+    id.push_str(prefix);
+    id.push('_');
+    id.push_str(ulid.array_to_str(&mut buf));
+    id
 }
 
 pub const ORGANIZATION: &str = "org";
@@ -46,5 +51,10 @@ mod tests {
         assert!(has_prefix(&a, DIRECTORY_USER));
         assert!(!has_prefix(&a, DIRECTORY));
         assert!(a < b);
+        let u = &b["directory_user_".len()..];
+        assert_eq!(
+            u.parse::<ulid::Ulid>().map(|x| x.to_string()).as_deref(),
+            Ok(u)
+        );
     }
 }

@@ -1290,7 +1290,8 @@ pub(crate) fn parse_member_list(value: Value, label: &str) -> CoreResult<Vec<Mem
     let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
     let mut seen: HashSet<String> = HashSet::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        if let Some(m) = parse_member(item, &format!("{label}[{i}]"))? {
+        // the element's label is built only for an error message
+        if let Some(m) = parse_member(item, || format!("{label}[{i}]"))? {
             if seen.insert(m.value.clone()) {
                 out.push(m);
             }
@@ -1299,23 +1300,29 @@ pub(crate) fn parse_member_list(value: Value, label: &str) -> CoreResult<Vec<Mem
     Ok(out)
 }
 
-fn parse_member(item: Value, label: &str) -> CoreResult<Option<MemberRef>> {
-    no_nul(label, &item)?;
+fn parse_member(item: Value, label: impl Fn() -> String) -> CoreResult<Option<MemberRef>> {
+    if has_nul(&item) {
+        return Err(nul_error(&label()));
+    }
     match item {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(MemberRef {
-            value: member_value(Some(Value::String(s)), label)?,
+            value: member_value(Some(Value::String(s)), &label)?,
             display: None,
             kind: None,
         })),
         Value::Object(mut m) => {
             let mut take = |name: &str| key_ci(&m, name).and_then(|k| m.shift_remove(&k));
-            let value = member_value(take("value"), label)?;
+            let value = member_value(take("value"), &label)?;
             let display = match take("display") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s),
                 Some(other) => {
-                    return Err(wrong_type(&format!("{label}.display"), "a string", &other))
+                    return Err(wrong_type(
+                        &format!("{}.display", label()),
+                        "a string",
+                        &other,
+                    ))
                 }
             };
             let kind = match take("type") {
@@ -1328,7 +1335,8 @@ fn parse_member(item: Value, label: &str) -> CoreResult<Option<MemberRef>> {
                 }
                 Some(_) => {
                     return Err(CoreError::invalid_value(format!(
-                        "'{label}.type' must be \"User\" or \"Group\" (RFC 7643 §4.2)"
+                        "'{}.type' must be \"User\" or \"Group\" (RFC 7643 §4.2)",
+                        label()
                     )))
                 }
             };
@@ -1339,23 +1347,29 @@ fn parse_member(item: Value, label: &str) -> CoreResult<Option<MemberRef>> {
             }))
         }
         other => Err(wrong_type(
-            label,
+            &label(),
             "an object with a non-empty string 'value'",
             &other,
         )),
     }
 }
 
-fn member_value(v: Option<Value>, label: &str) -> CoreResult<String> {
+fn member_value(v: Option<Value>, label: &impl Fn() -> String) -> CoreResult<String> {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) => Err(CoreError::invalid_value(format!(
-            "'{label}.value' must be a non-empty member id"
+            "'{}.value' must be a non-empty member id",
+            label()
         ))),
         None | Some(Value::Null) => Err(CoreError::invalid_value(format!(
-            "'{label}.value' is required: the id of a User or Group"
+            "'{}.value' is required: the id of a User or Group",
+            label()
         ))),
-        Some(other) => Err(wrong_type(&format!("{label}.value"), "a string", &other)),
+        Some(other) => Err(wrong_type(
+            &format!("{}.value", label()),
+            "a string",
+            &other,
+        )),
     }
 }
 
@@ -1477,31 +1491,43 @@ pub(crate) fn check_identifiers(doc: &Map<String, Value>, keys: &[&str]) -> Core
 
 pub(crate) fn no_nul_str(s: &str, label: &str) -> CoreResult<()> {
     if s.contains('\0') {
-        Err(CoreError::invalid_value(format!(
-            "'{label}' must not contain NUL characters"
-        )))
+        Err(nul_error(label))
     } else {
         Ok(())
     }
 }
 
-/// Reject NUL in any string or key inside `v` (iterative: no recursion on untrusted depth).
-pub(crate) fn no_nul(label: &str, v: &Value) -> CoreResult<()> {
+fn nul_error(label: &str) -> CoreError {
+    CoreError::invalid_value(format!("'{label}' must not contain NUL characters"))
+}
+
+/// True when any string or key inside `v` holds a NUL (iterative: no recursion on
+/// untrusted depth).
+pub(crate) fn has_nul(v: &Value) -> bool {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
-            Value::String(s) => no_nul_str(s, label)?,
+            Value::String(s) if s.contains('\0') => return true,
             Value::Array(items) => stack.extend(items.iter()),
             Value::Object(m) => {
-                for (k, x) in m {
-                    no_nul_str(k, label)?;
-                    stack.push(x);
+                if m.keys().any(|k| k.contains('\0')) {
+                    return true;
                 }
+                stack.extend(m.values());
             }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+            _ => {}
         }
     }
-    Ok(())
+    false
+}
+
+/// Reject NUL in any string or key inside `v`.
+pub(crate) fn no_nul(label: &str, v: &Value) -> CoreResult<()> {
+    if has_nul(v) {
+        Err(nul_error(label))
+    } else {
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1569,6 +1595,56 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => String::new(),
         }
+    }
+
+    /// Each bad element is named by its position, though labels are only built for
+    /// errors; valid lists of any shape parse without one.
+    #[test]
+    fn member_list_errors_name_the_element() {
+        let cases = [
+            (
+                json!([{"value": "a"}, {"value": "b"}, {"value": ""}]),
+                "'members[2].value' must be a non-empty member id",
+            ),
+            (
+                json!([{"value": "a"}, {"display": "x"}]),
+                "'members[1].value' is required",
+            ),
+            (
+                json!([{"value": 7}]),
+                "attribute 'members[0].value' must be a string",
+            ),
+            (
+                json!([{"value": "a", "display": 3}]),
+                "attribute 'members[0].display' must be a string",
+            ),
+            (
+                json!(["a", {"value": "b", "type": "Robot"}]),
+                "'members[1].type' must be \"User\" or \"Group\"",
+            ),
+            (
+                json!([{"value": "a"}, {"value": "b\u{0}"}]),
+                "'members[1]' must not contain NUL characters",
+            ),
+            (
+                json!([{"value": "a", "x\u{0}": 1}]),
+                "'members[0]' must not contain NUL characters",
+            ),
+            (json!([true]), "attribute 'members[0]' must be an object"),
+        ];
+        for (v, want) in cases {
+            let r = parse_member_list(v.clone(), "members");
+            assert_eq!(scim_type(&r), Some(ScimType::InvalidValue), "{v}");
+            assert!(detail(&r).contains(want), "{v}: {}", detail(&r));
+        }
+        let ok = parse_member_list(
+            json!(["a", {"value": "b", "display": "B", "type": "user"}, null, {"value": "a"}]),
+            "members",
+        );
+        let Ok(ok) = ok else { panic!("{ok:?}") };
+        let values: Vec<&str> = ok.iter().map(|m| m.value.as_str()).collect();
+        assert_eq!(values, ["a", "b"]);
+        assert_eq!(ok[1].kind.as_deref(), Some("User"));
     }
 
     fn user(v: Value) -> CoreResult<Canonical> {
