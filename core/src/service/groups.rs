@@ -22,7 +22,7 @@ use crate::scim::patch::{self, MemberOp};
 use crate::scim::resource::Ref;
 use crate::scim::schema::{self, MemberRef};
 use crate::store::dynsql::{self, Bind, Sql};
-use crate::store::schema::{directory_groups, memberships, role_mappings};
+use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
 use crate::store::{AnyConn, Dialect};
 use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
 
@@ -214,14 +214,6 @@ fn resolve_members(
     resolve_rest(c, dir, &uniq, users, self_id)
 }
 
-#[derive(diesel::QueryableByName)]
-struct UserMemberRow {
-    #[diesel(embed)]
-    user: UserRow,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    member: bool,
-}
-
 /// `ids` padded to the next power of two by repeating the last one, so that the
 /// statements listing them come in a few shapes that stay prepared (repeating an id
 /// changes nothing in an `IN` list or a probe whose rows are collected into a set).
@@ -264,14 +256,16 @@ fn resolve_for_add(
         };
         users::id_in(&mut q, dialect, "r.id", chunk);
         // by primary key only (see `users::find_many`); another directory's user is none
-        for r in q.load::<UserMemberRow>(c)? {
-            if r.user.directory_id != dir.id {
+        let rows =
+            q.load_rows::<(directory_users::SqlType, diesel::sql_types::Bool), (UserRow, bool)>(c)?;
+        for (user, member) in rows {
+            if user.directory_id != dir.id {
                 continue;
             }
-            if r.member {
-                existing.insert(r.user.id.clone());
+            if member {
+                existing.insert(user.id.clone());
             }
-            users.insert(r.user.id.clone(), r.user);
+            users.insert(user.id.clone(), user);
         }
     }
     let resolved = resolve_rest(c, dir, &uniq, users, group_id)?;

@@ -63,15 +63,14 @@ pub enum UserKey<'a> {
     UserNameCi(&'a str),
 }
 
-#[derive(diesel::QueryableByName)]
-struct UserGroupRow {
-    #[diesel(embed)]
-    user: UserRow,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    group_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    group_name: Option<String>,
-}
+/// A row of [`users_with_groups`]: the user, and one group's id and name (NULLs for a
+/// user in no group), decoded by position (`Sql::load_rows`).
+type UserGroupRow = (UserRow, Option<String>, Option<String>);
+type UserGroupSql = (
+    directory_users::SqlType,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+);
 
 /// A group's name by primary key, per membership row `m`.
 const GROUP_NAME_OF_M: &str =
@@ -119,9 +118,9 @@ pub fn find_with_groups(
     };
     q.push(USERS_WITH_GROUPS_ORDER);
     let found = q
-        .load::<UserGroupRow>(c)?
+        .load_rows::<UserGroupSql, UserGroupRow>(c)?
         .into_iter()
-        .filter(|r| r.user.directory_id == directory_id)
+        .filter(|(user, _, _)| user.directory_id == directory_id)
         .collect();
     Ok(fold_groups(found).into_values().next())
 }
@@ -129,12 +128,12 @@ pub fn find_with_groups(
 /// Users and their groups from rows of [`users_with_groups`].
 fn fold_groups(rows: Vec<UserGroupRow>) -> HashMap<String, WithGroups> {
     let mut out: HashMap<String, WithGroups> = HashMap::new();
-    for r in rows {
-        let entry = out.entry(r.user.id.clone()).or_insert_with(|| WithGroups {
-            row: r.user,
+    for (user, group_id, group_name) in rows {
+        let entry = out.entry(user.id.clone()).or_insert_with(|| WithGroups {
+            row: user,
             groups: Vec::new(),
         });
-        if let (Some(id), Some(name)) = (r.group_id, r.group_name) {
+        if let (Some(id), Some(name)) = (group_id, group_name) {
             entry.groups.push(Ref {
                 id,
                 display: Some(name),
@@ -159,7 +158,7 @@ pub fn find_many_with_groups(
         id_in(&mut q, dialect, "r.id", chunk);
         q.push(USERS_WITH_GROUPS_ORDER);
         out.extend(
-            fold_groups(q.load(c)?)
+            fold_groups(q.load_rows::<UserGroupSql, UserGroupRow>(c)?)
                 .into_iter()
                 .filter(|(_, u)| u.row.directory_id == directory_id),
         );
@@ -723,7 +722,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         .bind(Bind::BigInt(count))
         .push(" OFFSET ")
         .bind(Bind::BigInt(start - 1));
-    let rows: Vec<UserRow> = q.load(&mut conn)?;
+    let rows: Vec<UserRow> = q.load_rows::<directory_users::SqlType, UserRow>(&mut conn)?;
     Ok(Listed {
         total,
         start_index: start,
