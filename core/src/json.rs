@@ -31,12 +31,6 @@ impl<'a> RawFields<'a> {
             .find(|(k, _)| *k == key)
             .map(|(_, v)| *v)
     }
-    pub(crate) fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for RawFields<'a> {
@@ -65,14 +59,20 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for RawFields<'a> {
 /// `s` as a JSON string, as serde_json writes it (it escapes `"`, `\\` and control
 /// characters only): quoted as it is when nothing needs escaping.
 pub fn string(s: &str) -> String {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        return Value::String(s.to_string()).to_string();
-    }
     let mut out = String::with_capacity(s.len() + 2);
+    push_string(&mut out, s);
+    out
+}
+
+/// [`string`], appended to `out`.
+pub fn push_string(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&Value::String(s.to_string()).to_string());
+        return;
+    }
     out.push('"');
     out.push_str(s);
     out.push('"');
-    out
 }
 
 #[cfg(test)]

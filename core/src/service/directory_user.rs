@@ -201,32 +201,37 @@ pub fn membership_payload_json(directory_id: &str, user: &str, group: &str) -> S
     out
 }
 
-use crate::json::{string as json_str, RawFields};
+use crate::json::{push_string as push_str, string as json_str, RawFields};
 
 /// `user_object(row, organization_id).to_string()`, byte for byte, without building
 /// the object: the stored JSON of the normalized fields and of the SCIM document is
 /// spliced as it is. This is the hot path of membership events (a PATCH adding 100
 /// members writes 100 user objects). A stored document it cannot splice (a key with
 /// an escape, an `id` inside the SCIM document) takes the `user_object` path.
+///
+/// The SCIM document is not parsed: it is stored as serde_json writes a map (compact,
+/// keys escaped only for `"`, `\\` and control characters), so a member `id` shows
+/// as the text `"id"`; the text anywhere in the document, a nested `id` included,
+/// sends the user down the `user_object` path, which gives the same bytes.
 pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
-    let (Ok(n), Ok(raw)) = (
-        serde_json::from_str::<RawFields<'_>>(&row.normalized),
-        serde_json::from_str::<RawFields<'_>>(&row.scim),
-    ) else {
+    let Ok(n) = serde_json::from_str::<RawFields<'_>>(&row.normalized) else {
         return crate::json::text(&user_object(row, organization_id));
     };
     let scim = row.scim.trim();
-    if raw.contains_key("id") || !scim.ends_with('}') {
+    let Some(members) = scim
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .filter(|m| !m.contains("\"id\""))
+    else {
         return crate::json::text(&user_object(row, organization_id));
-    }
-    let id = json_str(&row.id);
+    };
     let mut o = String::with_capacity(row.normalized.len() + row.scim.len() + 300);
     o.push_str("{\"object\":\"directory_user\",\"id\":");
-    o.push_str(&id);
+    push_str(&mut o, &row.id);
     o.push_str(",\"directory_id\":");
-    o.push_str(&json_str(&row.directory_id));
+    push_str(&mut o, &row.directory_id);
     o.push_str(",\"organization_id\":");
-    o.push_str(&json_str(organization_id));
+    push_str(&mut o, organization_id);
     for k in USER_FIELDS {
         let v = n.get(k).map(|v| v.get());
         let v = match (*k, v) {
@@ -241,17 +246,17 @@ pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
         o.push_str("\":");
         o.push_str(v);
     }
-    o.push_str(",\"raw_attributes\":");
-    o.push_str(&scim[..scim.len() - 1]);
-    if !raw.is_empty() {
+    o.push_str(",\"raw_attributes\":{");
+    o.push_str(members);
+    if !members.trim().is_empty() {
         o.push(',');
     }
     o.push_str("\"id\":");
-    o.push_str(&id);
+    push_str(&mut o, &row.id);
     o.push_str("},\"created_at\":");
-    o.push_str(&json_str(&clock::to_workos(row.created_at)));
+    push_str(&mut o, &clock::to_workos(row.created_at));
     o.push_str(",\"updated_at\":");
-    o.push_str(&json_str(&clock::to_workos(row.updated_at)));
+    push_str(&mut o, &clock::to_workos(row.updated_at));
     o.push('}');
     o
 }
@@ -300,6 +305,17 @@ mod tests {
             ),
             // an `id` in the document, or a document that is not an object
             row(full.clone(), json!({"id": "other", "userName": "x"})),
+            // the text `"id"` elsewhere: a nested member, a value (the slower path)
+            row(
+                full.clone(),
+                json!({"userName": "x", "manager": {"id": "m"}}),
+            ),
+            row(full.clone(), json!({"userName": "x", "nickName": "id"})),
+            // escaped text and an enterprise extension, spliced as stored
+            row(
+                full.clone(),
+                json!({"userName": "a\"b\\c\u{1}", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}}),
+            ),
             UserRow {
                 scim: "not json".into(),
                 ..row(full, json!({}))
