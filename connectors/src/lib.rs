@@ -51,7 +51,9 @@ mod fuzz_tests;
 pub use body::{normalize_group_body, normalize_user_body};
 pub use dialect::DirectoryType;
 pub use jumpcloud::is_self_test;
-pub use mapping::{default_attribute_mappings, map_group, map_user, resolve_path};
+pub use mapping::{
+    default_attribute_mappings, default_mappings, map_group, map_user, resolve_path,
+};
 pub use patch::{coerce_value, normalize_patch};
 pub use setup::setup_steps;
 

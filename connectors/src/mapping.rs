@@ -17,23 +17,32 @@ use crate::{
 /// every customer of that IdP sends, so there are no per-IdP extras (Okta custom attributes
 /// arrive under a tenant-specific URN, e.g. `urn:okta:custom:1.0:User`; map them per directory).
 pub fn default_attribute_mappings(dt: DirectoryType) -> Vec<AttributeMapping> {
+    default_mappings(dt).to_vec()
+}
+
+/// [`default_attribute_mappings`], built once: every create and update of a user in a
+/// directory without mappings of its own resolves them.
+pub fn default_mappings(dt: DirectoryType) -> &'static [AttributeMapping] {
     let _ = dt;
-    let ent = |attr: &str| format!("{ENTERPRISE_USER_URN}:{attr}");
-    [
-        ("department", ent("department")),
-        ("job_title", "title".to_string()),
-        ("manager_id", ent("manager.value")),
-        ("employee_number", ent("employeeNumber")),
-        ("cost_center", ent("costCenter")),
-        ("division", ent("division")),
-        ("organization", ent("organization")),
-    ]
-    .into_iter()
-    .map(|(key, path)| AttributeMapping {
-        path,
-        key: key.to_string(),
+    static DEFAULTS: std::sync::OnceLock<Vec<AttributeMapping>> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        let ent = |attr: &str| format!("{ENTERPRISE_USER_URN}:{attr}");
+        [
+            ("department", ent("department")),
+            ("job_title", "title".to_string()),
+            ("manager_id", ent("manager.value")),
+            ("employee_number", ent("employeeNumber")),
+            ("cost_center", ent("costCenter")),
+            ("division", ent("division")),
+            ("organization", ent("organization")),
+        ]
+        .into_iter()
+        .map(|(key, path)| AttributeMapping {
+            path,
+            key: key.to_string(),
+        })
+        .collect()
     })
-    .collect()
 }
 
 /// Resolve a SCIM attribute path against a SCIM user/group document.

@@ -90,11 +90,17 @@ impl DirectoryRow {
     }
 
     /// The custom-attribute mappings in force: the directory's own, or the type's defaults.
-    pub fn mappings(&self) -> Vec<scimgate_connectors::AttributeMapping> {
-        self.attribute_mappings
+    pub fn mappings(&self) -> std::borrow::Cow<'static, [scimgate_connectors::AttributeMapping]> {
+        match self
+            .attribute_mappings
             .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_else(|| scimgate_connectors::default_attribute_mappings(self.dir_type()))
+            .and_then(|s| serde_json::from_str::<Vec<_>>(s).ok())
+        {
+            Some(own) => std::borrow::Cow::Owned(own),
+            None => {
+                std::borrow::Cow::Borrowed(scimgate_connectors::default_mappings(self.dir_type()))
+            }
+        }
     }
 
     /// WorkOS REST `directory` object (WIRE-COMPAT.md §4).

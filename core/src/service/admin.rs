@@ -445,7 +445,10 @@ pub fn attribute_mappings(
     directory_id: &str,
 ) -> CoreResult<(Vec<AttributeMapping>, bool)> {
     let dir = get_directory(core, directory_id)?;
-    Ok((dir.mappings(), dir.attribute_mappings.is_none()))
+    Ok((
+        dir.mappings().into_owned(),
+        dir.attribute_mappings.is_none(),
+    ))
 }
 
 fn check_mappings(m: &[AttributeMapping]) -> CoreResult<()> {
@@ -520,7 +523,7 @@ pub fn set_attribute_mappings(
     core.bus.publish(Notice::DirectoryChanged {
         directory_id: dir.id.clone(),
     });
-    Ok(new_dir.mappings())
+    Ok(new_dir.mappings().into_owned())
 }
 
 /// Create an operator of the admin UI. The password is stored as an argon2id hash.

@@ -110,15 +110,16 @@ impl Sql {
     }
     pub fn raw(s: impl Into<String>) -> Self {
         let mut q = Sql::new();
-        q.push(s);
+        q.push(s.into());
         q
     }
-    pub fn push(&mut self, s: impl Into<String>) -> &mut Self {
+    /// Append SQL text (a `&str` is copied only into a new part, never allocated first).
+    pub fn push<'s>(&mut self, s: impl Into<std::borrow::Cow<'s, str>>) -> &mut Self {
         let s = s.into();
         if let Some(Part::Sql(last)) = self.parts.last_mut() {
             last.push_str(&s);
         } else {
-            self.parts.push(Part::Sql(s));
+            self.parts.push(Part::Sql(s.into_owned()));
         }
         self
     }
@@ -147,7 +148,7 @@ impl Sql {
                 self.push(", ");
             }
             let ty = c.sql_type();
-            self.bind(Bind::Array(c)).push(format!("::{ty}"));
+            self.bind(Bind::Array(c)).push("::").push(ty);
         }
         self.push(")")
     }
