@@ -122,7 +122,7 @@ pub fn append(
     }
     let now = clock::now();
     if conn.dialect() == Dialect::Pg {
-        return append_pg(conn, directory_id, organization_id, sink, now);
+        return append_pg(conn, directory_id, organization_id, sink, now, None);
     }
     let mut q = Sql::raw("UPDATE directories SET last_seq = last_seq + ");
     q.bind(Bind::BigInt(n as i64))
@@ -174,12 +174,41 @@ pub fn append(
 /// round trip per write batch instead of two), over `unnest` of one array per column:
 /// one statement text, prepared once, for any number of events. Rows are inserted in
 /// `ord` order, so that `gid` (the global order within a transaction) follows `seq`.
+/// Append a batch's events together with other writes, in one PostgreSQL statement
+/// run on its own (outside a transaction): `ctes` are data-modifying CTEs
+/// (`name AS (…), …`) that commit with the events, and the statement takes the
+/// directory's advisory lock (`store::directory_transaction`'s) before it assigns the
+/// events' sequence numbers. One round trip instead of BEGIN, the writes, the events
+/// and COMMIT. PostgreSQL only; at least one event.
+pub(crate) fn append_standalone(
+    conn: &mut AnyConn,
+    directory_id: &str,
+    organization_id: &str,
+    sink: EventSink,
+    ctes: Sql,
+) -> CoreResult<Appended> {
+    if sink.pending.is_empty() || conn.dialect() != Dialect::Pg {
+        return Err(CoreError::internal(
+            "a standalone append needs events and PostgreSQL",
+        ));
+    }
+    append_pg(
+        conn,
+        directory_id,
+        organization_id,
+        sink,
+        clock::now(),
+        Some(ctes),
+    )
+}
+
 fn append_pg(
     conn: &mut AnyConn,
     directory_id: &str,
     organization_id: &str,
     sink: EventSink,
     now: NaiveDateTime,
+    standalone: Option<Sql>,
 ) -> CoreResult<Appended> {
     let count = sink.pending.len();
     let n = count as i64;
@@ -191,9 +220,20 @@ fn append_pg(
         events_col.push(event.to_string());
         data_col.push(data);
     }
-    let mut q = Sql::raw("WITH s AS (UPDATE directories SET last_seq = last_seq + ");
-    q.bind(Bind::BigInt(n))
-        .push(" WHERE id = ")
+    let mut q = Sql::raw("WITH ");
+    let locked = standalone.is_some();
+    if let Some(ctes) = standalone {
+        q.append(ctes).push(", ");
+    }
+    q.push("s AS (UPDATE directories SET last_seq = last_seq + ")
+        .bind(Bind::BigInt(n));
+    if locked {
+        // the lock is taken before the row is updated (the join needs its row)
+        q.push(" FROM (SELECT pg_advisory_xact_lock(hashtextextended(")
+            .text(directory_id)
+            .push(", 0))) AS l");
+    }
+    q.push(" WHERE id = ")
         .text(directory_id)
         .push(
             " RETURNING last_seq), i AS (INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \

@@ -1305,3 +1305,84 @@ fn array_columns_round_trip_through_unnest() {
         .push(" AS v(t, ot, b, ob, n, ts)");
     assert_eq!(empty.load::<ArrayRow>(&mut conn).unwrap(), vec![]);
 }
+
+/// A batch of creates is written by one statement of its own on PostgreSQL
+/// (`Core::commit_creates`): a name taken within the batch fails alone with 409 and no
+/// event, the others commit with gap-free sequence numbers; and the statement waits
+/// for the directory's lock like every other write (held here by another session).
+#[test]
+fn a_batch_of_creates_commits_alone_in_order_and_under_the_directory_lock() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let create = |name: &'static str| -> Box<dyn FnOnce() -> Result<String, String> + Send> {
+        let (core, dir) = (core.clone(), dir.clone());
+        Box::new(move || {
+            users::create(&core, &dir, user_body(name))
+                .map(|u| u.id)
+                .map_err(|e| match e {
+                    scimgate_core::CoreError::Conflict { .. } => "409".to_string(),
+                    other => other.to_string(),
+                })
+        })
+    };
+    let got = in_one_batch(
+        &core,
+        &dir,
+        vec![create("a@x.test"), create("b@x.test"), create("A@x.test")],
+    );
+    assert!(got[0].is_ok() && got[1].is_ok(), "{got:?}");
+    assert_eq!(got[2], Err("409".to_string()), "the taken name fails alone");
+    let mut conn = core.db.conn().unwrap();
+    let rows: Vec<EventRow> = events::table
+        .filter(events::directory_id.eq(&dir.id))
+        .order(events::seq.asc())
+        .select(EventRow::as_select())
+        .load(&mut conn)
+        .unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps");
+    let created: Vec<String> = rows
+        .iter()
+        .filter(|e| e.event == "dsync.user.created")
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let want: Vec<String> = got[..2].iter().map(|r| r.clone().unwrap()).collect();
+    assert_eq!(created, want, "one event per created user, in batch order");
+    let Some(url) = postgres_url().map(|_| t.url.clone()) else {
+        return; // SQLite: one writer at a time by its own lock; no session lock to hold
+    };
+    use diesel::connection::SimpleConnection;
+    let mut other = diesel::PgConnection::establish(&url).unwrap();
+    other
+        .batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{}', 0))",
+            dir.id
+        ))
+        .unwrap();
+    let waiting: Vec<_> = ["c@x.test", "d@x.test"]
+        .into_iter()
+        .map(|name| {
+            let (core, dir) = (core.clone(), dir.clone());
+            std::thread::spawn(move || users::create(&core, &dir, user_body(name)).map(|u| u.id))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(400));
+    let count =
+        |conn: &mut AnyConn| -> i64 { directory_users::table.count().get_result(conn).unwrap() };
+    assert_eq!(
+        count(&mut conn),
+        2,
+        "nothing committed while the lock was held"
+    );
+    assert!(waiting.iter().all(|h| !h.is_finished()));
+    other.batch_execute("COMMIT").unwrap();
+    for h in waiting {
+        assert!(h.join().unwrap().is_ok());
+    }
+    assert_eq!(count(&mut conn), 4);
+}

@@ -100,6 +100,17 @@ pub(crate) fn defer_insert(user: NewUser) -> Option<NewUser> {
     })
 }
 
+/// The created users deferred so far, taken out of the context (for a batch of creates
+/// that writes them in its own statement, `Core::commit_creates`).
+pub(crate) fn take_created() -> Vec<NewUser> {
+    CTX.with(|c| {
+        c.borrow_mut()
+            .as_mut()
+            .map(|ctx| std::mem::take(&mut ctx.created))
+            .unwrap_or_default()
+    })
+}
+
 /// Write the deferred users: the created ones inserted, the updated rows written back
 /// (a statement each); a no-op without any. Called before any read of users inside a
 /// batch, and at the end of the batch.

@@ -264,6 +264,36 @@ impl Core {
         Ok(())
     }
 
+    /// The optimistic attempt for a batch of user creates on PostgreSQL: the jobs run
+    /// with a batch context and touch no database (each defers its insert, see
+    /// `users::prepare_create`); the users, their index rows and the events are then
+    /// written by one statement on its own, which takes the directory's lock itself
+    /// (`events::append_standalone`): one round trip for the batch instead of four.
+    /// Any error (a userName taken) leaves nothing written, and `commit_batch` runs
+    /// the jobs again one by one in a transaction, where each meets its own error.
+    fn commit_creates(
+        &self,
+        conn: &mut store::AnyConn,
+        dir: &DirectoryRow,
+        jobs: &[combine::Pending],
+    ) -> CoreResult<events::Appended> {
+        let _ctx = batch::start(std::collections::HashMap::new());
+        let mut all = EventSink::new();
+        for j in jobs {
+            (j.job)(conn, &mut all)?;
+        }
+        let created = batch::take_created();
+        if all.is_empty() {
+            // creates that emit nothing (inactive users under the delete policy)
+            return store::directory_transaction(conn, &dir.id, |c| {
+                users::insert_users(c, &created)?;
+                events::append(c, &dir.id, &dir.organization_id, all)
+            });
+        }
+        let ctes = users::insert_users_ctes(&created)?;
+        events::append_standalone(conn, &dir.id, &dir.organization_id, all, ctes)
+    }
+
     /// Commit a batch of writes of one directory. First optimistically, all jobs in
     /// one transaction without savepoints (one round trip less per write); if any job
     /// fails, that attempt is rolled back whole and the batch runs again with a
@@ -292,39 +322,47 @@ impl Core {
         let user_batch = batch > 1
             && self.db.dialect() == store::Dialect::Pg
             && jobs.iter().all(|j| matches!(j.scope, Scope::User(_)));
-        let optimistic = store::directory_transaction(&mut conn, &dir.id, |c| {
-            let _ctx = if user_batch {
-                let ids: Vec<String> = jobs
-                    .iter()
-                    .filter_map(|j| match &j.scope {
-                        Scope::User(Some(id)) => Some(id.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                Some(batch::start(users::find_many_with_groups(
-                    c, &dir.id, &ids,
-                )?))
-            } else {
-                None
-            };
-            let mut all = EventSink::new();
-            for j in &jobs {
-                let mut sink = EventSink::new();
-                (j.job)(c, &mut sink)?;
-                if let Scope::User(Some(id)) = &j.scope {
-                    batch::forget(id);
+        // creates only (PostgreSQL): their rows and events in one statement
+        let creates_only = self.db.dialect() == store::Dialect::Pg
+            && jobs.iter().all(|j| j.scope == Scope::User(None));
+        let optimistic = if creates_only {
+            self.commit_creates(&mut conn, dir, &jobs)
+        } else {
+            store::directory_transaction(&mut conn, &dir.id, |c| {
+                let _ctx = if user_batch {
+                    let ids: Vec<String> = jobs
+                        .iter()
+                        .filter_map(|j| match &j.scope {
+                            Scope::User(Some(id)) => Some(id.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    Some(batch::start(users::find_many_with_groups(
+                        c, &dir.id, &ids,
+                    )?))
+                } else {
+                    None
+                };
+                let mut all = EventSink::new();
+                for j in &jobs {
+                    let mut sink = EventSink::new();
+                    (j.job)(c, &mut sink)?;
+                    if let Scope::User(Some(id)) = &j.scope {
+                        batch::forget(id);
+                    }
+                    all.extend(sink);
                 }
-                all.extend(sink);
-            }
-            batch::settle(c)?;
-            events::append(c, &dir.id, &dir.organization_id, all)
-        });
+                batch::settle(c)?;
+                events::append(c, &dir.id, &dir.organization_id, all)
+            })
+        };
         let (committed, results) = match optimistic {
             Ok(appended) => (
                 Ok(appended),
                 jobs.iter().map(|_| Ok(())).collect::<Vec<_>>(),
             ),
-            Err(e) if batch == 1 => {
+            // a create's own errors (a taken userName) are its job's, run alone below
+            Err(e) if batch == 1 && !creates_only => {
                 first_error = Some(e);
                 (Err(None), Vec::new())
             }
