@@ -29,12 +29,16 @@ pub const USER_FIELDS: &[&str] = &[
 /// is the effective state (an unassigned `active` keeps the previous state).
 pub fn normalize_user(
     dir: &DirectoryRow,
-    doc: &Map<String, Value>,
+    doc: &mut Map<String, Value>,
     roles: &[String],
     active: bool,
 ) -> Map<String, Value> {
-    let docv = Value::Object(doc.clone());
+    // map_user reads a Value: the document is moved in and back, not copied
+    let docv = Value::Object(std::mem::take(doc));
     let n = map_user(dir.dir_type(), &docv, &dir.mappings());
+    if let Value::Object(m) = docv {
+        *doc = m;
+    }
     let mut m = match serde_json::to_value(&n) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),

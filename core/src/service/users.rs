@@ -486,7 +486,7 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
     doc.insert("active".into(), Value::Bool(active));
     let id = ids::new_id(ids::DIRECTORY_USER);
     let now = clock::now();
-    let normalized = normalize_user(dir, &doc, &[], active);
+    let normalized = normalize_user(dir, &mut doc, &[], active);
     let row = UserRow {
         id: id.clone(),
         directory_id: dir.id.clone(),
@@ -749,7 +749,7 @@ fn update_user(
     sink: &mut EventSink,
     dir: &DirectoryRow,
     old: &UserRow,
-    doc: Map<String, Value>,
+    mut doc: Map<String, Value>,
 ) -> CoreResult<UserRow> {
     let user_name = user_name_of(&doc)?;
     let user_name_ci = user_name.to_lowercase();
@@ -770,7 +770,7 @@ fn update_user(
     }
     let old_norm = du::user_normalized(old);
     let roles = super::roles::roles_of(&old_norm);
-    let new_norm = normalize_user(dir, &doc, &roles, active);
+    let new_norm = normalize_user(dir, &mut doc, &roles, active);
     let prev = diff(&old_norm, &new_norm);
     let now = clock::now();
     let row = UserRow {
@@ -1058,7 +1058,7 @@ pub(crate) fn renormalize_all(
         for u in rows {
             let old = du::user_normalized(&u);
             let roles = super::roles::roles_of(&old);
-            let new = normalize_user(dir, &du::user_doc(&u), &roles, u.active);
+            let new = normalize_user(dir, &mut du::user_doc(&u), &roles, u.active);
             let prev = diff(&old, &new);
             if prev.is_empty() {
                 continue;
