@@ -294,6 +294,45 @@ impl Core {
         events::append_standalone(conn, &dir.id, &dir.organization_id, all, ctes)
     }
 
+    /// The optimistic attempt for any batch: every job in one transaction, without
+    /// savepoints; a batch of user writes (`user_batch`, PostgreSQL) reads its users
+    /// ahead in one query and writes them back at the end (`batch`).
+    fn commit_together(
+        &self,
+        conn: &mut store::AnyConn,
+        dir: &DirectoryRow,
+        jobs: &[combine::Pending],
+        user_batch: bool,
+    ) -> CoreResult<events::Appended> {
+        store::directory_transaction(conn, &dir.id, |c| {
+            let _ctx = if user_batch {
+                let ids: Vec<String> = jobs
+                    .iter()
+                    .filter_map(|j| match &j.scope {
+                        Scope::User(Some(id)) => Some(id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                Some(batch::start(users::find_many_with_groups(
+                    c, &dir.id, &ids,
+                )?))
+            } else {
+                None
+            };
+            let mut all = EventSink::new();
+            for j in jobs {
+                let mut sink = EventSink::new();
+                (j.job)(c, &mut sink)?;
+                if let Scope::User(Some(id)) = &j.scope {
+                    batch::forget(id);
+                }
+                all.extend(sink);
+            }
+            batch::settle(c)?;
+            events::append(c, &dir.id, &dir.organization_id, all)
+        })
+    }
+
     /// Commit a batch of writes of one directory. First optimistically, all jobs in
     /// one transaction without savepoints (one round trip less per write); if any job
     /// fails, that attempt is rolled back whole and the batch runs again with a
@@ -328,33 +367,7 @@ impl Core {
         let optimistic = if creates_only {
             self.commit_creates(&mut conn, dir, &jobs)
         } else {
-            store::directory_transaction(&mut conn, &dir.id, |c| {
-                let _ctx = if user_batch {
-                    let ids: Vec<String> = jobs
-                        .iter()
-                        .filter_map(|j| match &j.scope {
-                            Scope::User(Some(id)) => Some(id.clone()),
-                            _ => None,
-                        })
-                        .collect();
-                    Some(batch::start(users::find_many_with_groups(
-                        c, &dir.id, &ids,
-                    )?))
-                } else {
-                    None
-                };
-                let mut all = EventSink::new();
-                for j in &jobs {
-                    let mut sink = EventSink::new();
-                    (j.job)(c, &mut sink)?;
-                    if let Scope::User(Some(id)) = &j.scope {
-                        batch::forget(id);
-                    }
-                    all.extend(sink);
-                }
-                batch::settle(c)?;
-                events::append(c, &dir.id, &dir.organization_id, all)
-            })
+            self.commit_together(&mut conn, dir, &jobs, user_batch)
         };
         let (committed, results) = match optimistic {
             Ok(appended) => (
