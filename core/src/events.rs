@@ -170,10 +170,6 @@ pub fn append(
     })
 }
 
-/// PostgreSQL: take the sequence numbers and insert the events in one statement (one
-/// round trip per write batch instead of two), over `unnest` of one array per column:
-/// one statement text, prepared once, for any number of events. Rows are inserted in
-/// `ord` order, so that `gid` (the global order within a transaction) follows `seq`.
 /// Append a batch's events together with other writes, in one PostgreSQL statement
 /// run on its own (outside a transaction): `ctes` are data-modifying CTEs
 /// (`name AS (…), …`) that commit with the events, and the statement takes the
@@ -202,6 +198,11 @@ pub(crate) fn append_standalone(
     )
 }
 
+/// PostgreSQL: take the sequence numbers and insert the events in one statement (one
+/// round trip per write batch instead of two), over `unnest` of one array per column:
+/// one statement text, prepared once, for any number of events. Rows are inserted in
+/// `ord` order, so that `gid` (the global order within a transaction) follows `seq`.
+/// With `standalone` CTEs, see [`append_standalone`].
 fn append_pg(
     conn: &mut AnyConn,
     directory_id: &str,

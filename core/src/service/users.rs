@@ -1087,3 +1087,30 @@ pub(crate) fn renormalize_all(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Sql::load_rows` decodes users by position: `USER_COLUMNS` (what the hot reads
+    /// select) must list the table's columns in the order of `UserRow`'s fields, which
+    /// are the schema's (diesel's `Queryable` for the table).
+    #[test]
+    fn user_columns_follow_the_table() {
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(
+            &directory_users::table.select(directory_users::all_columns),
+        )
+        .to_string();
+        let table: Vec<String> = sql
+            .trim_start_matches("SELECT ")
+            .split(" FROM")
+            .next()
+            .unwrap_or_default()
+            .split(", ")
+            .map(|c| c.replace("\"directory_users\".", "r.").replace('"', ""))
+            .collect();
+        let ours: Vec<&str> = USER_COLUMNS.split(", ").collect();
+        assert_eq!(ours, table);
+        assert_eq!(table.len(), 13);
+    }
+}
