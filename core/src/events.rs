@@ -172,10 +172,14 @@ pub fn append(
 
 /// Append a batch's events together with other writes, in one PostgreSQL statement
 /// run on its own (outside a transaction): `ctes` are data-modifying CTEs
-/// (`name AS (…), …`) that commit with the events, and the statement takes the
-/// directory's advisory lock (`store::directory_transaction`'s) before it assigns the
-/// events' sequence numbers. One round trip instead of BEGIN, the writes, the events
-/// and COMMIT. PostgreSQL only; at least one event.
+/// (`name AS (…), …`) that commit with the events, each selecting its rows with
+/// [`AFTER_SEQ`]. The statement first takes the directory's advisory lock
+/// (`store::directory_transaction`'s) and its sequence numbers; the CTEs read that
+/// step's row, so they write after it and only when it found the directory: no write
+/// commits without its events. One round trip instead of BEGIN, the writes, the
+/// events and COMMIT. PostgreSQL only; at least one event.
+pub(crate) const AFTER_SEQ: &str = " WHERE EXISTS (SELECT 1 FROM s)";
+
 pub(crate) fn append_standalone(
     conn: &mut AnyConn,
     directory_id: &str,
@@ -221,14 +225,9 @@ fn append_pg(
         events_col.push(event.to_string());
         data_col.push(data);
     }
-    let mut q = Sql::raw("WITH ");
-    let locked = standalone.is_some();
-    if let Some(ctes) = standalone {
-        q.append(ctes).push(", ");
-    }
-    q.push("s AS (UPDATE directories SET last_seq = last_seq + ")
-        .bind(Bind::BigInt(n));
-    if locked {
+    let mut q = Sql::raw("WITH s AS (UPDATE directories SET last_seq = last_seq + ");
+    q.bind(Bind::BigInt(n));
+    if standalone.is_some() {
         // the lock is taken before the row is updated (the join needs its row)
         q.push(" FROM (SELECT pg_advisory_xact_lock(hashtextextended(")
             .text(directory_id)
@@ -236,10 +235,15 @@ fn append_pg(
     }
     q.push(" WHERE id = ")
         .text(directory_id)
-        .push(
-            " RETURNING last_seq), i AS (INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \
+        .push(" RETURNING last_seq), ");
+    if let Some(ctes) = standalone {
+        // each reads `s` (AFTER_SEQ): it writes after the lock, and only with events
+        q.append(ctes).push(", ");
+    }
+    q.push(
+        "i AS (INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \
                SELECT v.id, ",
-        )
+    )
         .text(directory_id)
         .push(", ")
         .text(organization_id)

@@ -1385,4 +1385,11 @@ fn a_batch_of_creates_commits_alone_in_order_and_under_the_directory_lock() {
         assert!(h.join().unwrap().is_ok());
     }
     assert_eq!(count(&mut conn), 4);
+    // a directory deleted under a writer that still holds its row: nothing is written
+    admin::delete_directory(&core, &dir.id).unwrap();
+    let gone = users::create(&core, &dir, user_body("e@x.test"));
+    assert!(gone.is_err(), "{gone:?}");
+    assert_eq!(count(&mut conn), 0);
+    let orphans: i64 = user_attrs::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(orphans, 0);
 }

@@ -290,7 +290,7 @@ impl Core {
                 events::append(c, &dir.id, &dir.organization_id, all)
             });
         }
-        let ctes = users::insert_users_ctes(&created)?;
+        let ctes = users::insert_users_ctes(&created, events::AFTER_SEQ)?;
         events::append_standalone(conn, &dir.id, &dir.organization_id, all, ctes)
     }
 

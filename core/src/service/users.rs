@@ -345,7 +345,7 @@ pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()>
     }
     if c.dialect() == crate::store::Dialect::Pg {
         let mut q = Sql::raw("WITH ");
-        q.append(insert_users_ctes(users)?).push(" SELECT 1");
+        q.append(insert_users_ctes(users, "")?).push(" SELECT 1");
         q.execute(c)?;
         return Ok(());
     }
@@ -370,16 +370,19 @@ pub(crate) fn insert_users(c: &mut AnyConn, users: &[NewUser]) -> CoreResult<()>
 
 /// The inserts of created users and their index rows, as the data-modifying CTEs
 /// `u AS (…), a AS (…)` of one PostgreSQL statement (see `insert_users`, and
-/// `Core::commit_creates`, which adds the batch's events to the same statement).
-pub(crate) fn insert_users_ctes(users: &[NewUser]) -> diesel::QueryResult<Sql> {
+/// `Core::commit_creates`, which adds the batch's events to the same statement);
+/// `guard` ends each insert's `SELECT` (`events::AFTER_SEQ` there, else empty).
+pub(crate) fn insert_users_ctes(users: &[NewUser], guard: &str) -> diesel::QueryResult<Sql> {
     let mut q = Sql::raw(format!(
         "u AS (INSERT INTO directory_users ({USER_INSERT_COLUMNS}) SELECT * FROM "
     ));
     q.unnest(user_columns(users.iter().map(|(u, _)| u))?)
+        .push(guard)
         .push(format!(
             "), a AS (INSERT INTO user_attrs ({ATTR_INSERT_COLUMNS}) SELECT * FROM "
         ))
         .unnest(attr_columns(users.iter().flat_map(|(_, a)| a.iter()))?)
+        .push(guard)
         .push(")");
     Ok(q)
 }
