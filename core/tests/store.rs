@@ -155,6 +155,17 @@ fn user_body(n: &str) -> serde_json::Value {
     json!({"userName": n, "name": {"givenName": "A", "familyName": "B"}, "emails": [{"value": n, "primary": true}]})
 }
 
+/// Create `n` users `{prefix}{i}@x.test`, one write each; their ids in order.
+fn create_users(core: &Core, dir: &DirectoryRow, prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            users::create(core, dir, user_body(&format!("{prefix}{i}@x.test")))
+                .unwrap()
+                .id
+        })
+        .collect()
+}
+
 /// Several writers on several directories while a reader pages the global stream with
 /// `after`: every committed event is seen exactly once, and each directory's events in
 /// strictly increasing, contiguous `sequence`. On PostgreSQL this exercises the
@@ -932,13 +943,7 @@ fn index_reads(c: &mut AnyConn, table: &str) -> Option<i64> {
 fn reading_a_user_or_a_group_reads_only_its_own_memberships() {
     let t = TestDatabase::new();
     let (core, dir) = core_with_directory(&t, "okta scim v2.0");
-    let ids: Vec<String> = (0..300)
-        .map(|i| {
-            users::create(&core, &dir, user_body(&format!("m{i}@x.test")))
-                .unwrap()
-                .id
-        })
-        .collect();
+    let ids = create_users(&core, &dir, "m", 300);
     let members = |n: usize| -> Vec<serde_json::Value> {
         ids.iter().take(n).map(|i| json!({"value": i})).collect()
     };
@@ -1058,13 +1063,7 @@ fn members_patch(ops: serde_json::Value) -> serde_json::Value {
 fn a_groups_version_moves_once_per_membership_change() {
     let t = TestDatabase::new();
     let (core, dir) = core_with_directory(&t, "okta scim v2.0");
-    let ids: Vec<String> = (0..4)
-        .map(|i| {
-            users::create(&core, &dir, user_body(&format!("v{i}@x.test")))
-                .unwrap()
-                .id
-        })
-        .collect();
+    let ids = create_users(&core, &dir, "v", 4);
     let g = groups::create(&core, &dir, json!({"displayName": "versioned"})).unwrap();
     let check = |answered: &GroupRow, want: i64| {
         assert_eq!(answered.version, want);
@@ -1126,13 +1125,7 @@ fn deletes_leave_no_attribute_or_membership_rows_behind() {
         let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
             .unwrap()
             .directory;
-        let ids: Vec<String> = (0..6)
-            .map(|i| {
-                users::create(&core, &dir, user_body(&format!("o{d}{i}@x.test")))
-                    .unwrap()
-                    .id
-            })
-            .collect();
+        let ids = create_users(&core, &dir, &format!("o{d}"), 6);
         let members: Vec<serde_json::Value> = ids.iter().map(|i| json!({"value": i})).collect();
         let g = groups::create(
             &core,
