@@ -87,13 +87,22 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         });
     }
-    // SQLite: checkpoint the WAL off the request path
+    // SQLite: checkpoint the WAL off the request path, every second or as soon as it
+    // holds CHECKPOINT_WAL_BYTES, so that each checkpoint's last step, which holds the
+    // writers, has little left to copy (see `Db::checkpoint`)
     if core.db.dialect() == scimgate_core::store::Dialect::Sqlite {
         let db = core.db.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            let mut last = std::time::Instant::now();
             loop {
                 tick.tick().await;
+                if last.elapsed() < Duration::from_secs(1)
+                    && !db.wal_larger_than(scimgate_core::store::CHECKPOINT_WAL_BYTES)
+                {
+                    continue;
+                }
+                last = std::time::Instant::now();
                 let d = db.clone();
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d.checkpoint()).await {
                     tracing::warn!(error = %e, "WAL checkpoint failed");
