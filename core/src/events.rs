@@ -97,6 +97,76 @@ pub struct Appended {
     pub count: usize,
 }
 
+/// The most events one row holds (see the `compact_membership_events` migration).
+pub const COMPACT_MAX: usize = 100;
+
+/// One row to insert: `n` events of one kind from offset `off` of the sink (`data` a
+/// JSON array of their data when n > 1).
+struct RowOut {
+    id: String,
+    event: &'static str,
+    data: String,
+    off: usize,
+    n: usize,
+}
+
+/// The sink's events as rows, in order: consecutive membership events of one kind
+/// share a row (up to [`COMPACT_MAX`]); every other event has its own.
+fn rows_of(pending: Vec<(&'static str, String)>) -> Vec<RowOut> {
+    /// The run of `n` events ending before offset `end`, as one row.
+    fn flush(out: &mut Vec<RowOut>, run: &mut Vec<String>, event: &'static str, end: usize) {
+        let n = run.len();
+        let data = match n {
+            0 => return,
+            1 => run.pop().unwrap_or_default(),
+            _ => {
+                let mut d =
+                    String::with_capacity(run.iter().map(|x| x.len() + 1).sum::<usize>() + 1);
+                d.push('[');
+                for (i, x) in run.drain(..).enumerate() {
+                    if i > 0 {
+                        d.push(',');
+                    }
+                    d.push_str(&x);
+                }
+                d.push(']');
+                d
+            }
+        };
+        out.push(RowOut {
+            id: ids::new_ids(ids::EVENT, n),
+            event,
+            data,
+            off: end - n,
+            n,
+        });
+    }
+    let compactable = |e: &str| e == GROUP_USER_ADDED || e == GROUP_USER_REMOVED;
+    let total = pending.len();
+    let mut out: Vec<RowOut> = Vec::with_capacity(total);
+    let mut run: Vec<String> = Vec::new();
+    let mut run_event: &'static str = "";
+    for (off, (event, data)) in pending.into_iter().enumerate() {
+        if !(compactable(event) && event == run_event && run.len() < COMPACT_MAX) {
+            flush(&mut out, &mut run, run_event, off);
+        }
+        if compactable(event) {
+            run_event = event;
+            run.push(data);
+        } else {
+            out.push(RowOut {
+                id: ids::new_id(ids::EVENT),
+                event,
+                data,
+                off,
+                n: 1,
+            });
+        }
+    }
+    flush(&mut out, &mut run, run_event, total);
+    out
+}
+
 #[derive(QueryableByName)]
 struct SeqRow {
     #[diesel(sql_type = BigInt)]
@@ -135,29 +205,30 @@ pub fn append(
         .map(|r| r.last_seq)
         .ok_or_else(|| CoreError::not_found("directory not found"))?;
     let first = last - n as i64 + 1;
-    for (chunk_no, chunk) in sink.pending.chunks(500).enumerate() {
+    for chunk in rows_of(sink.pending).chunks(500) {
         let mut q = Sql::raw(
-            "INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) VALUES ",
+            "INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at, n) VALUES ",
         );
-        for (i, (event, data)) in chunk.iter().enumerate() {
+        for (i, r) in chunk.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
             }
-            let seq = first + (chunk_no * 500 + i) as i64;
             q.push("(")
-                .text(ids::new_id(ids::EVENT))
+                .text(r.id.clone())
                 .push(", ")
                 .text(directory_id)
                 .push(", ")
                 .text(organization_id)
                 .push(", ")
-                .bind(Bind::BigInt(seq))
+                .bind(Bind::BigInt(first + r.off as i64))
                 .push(", ")
-                .text(*event)
+                .text(r.event)
                 .push(", ")
-                .text(data.clone())
+                .text(r.data.clone())
                 .push(", ")
                 .bind(Bind::Timestamp(now))
+                .push(", ")
+                .bind(Bind::BigInt(r.n as i64))
                 .push(")");
         }
         q.execute(conn)?;
@@ -204,8 +275,9 @@ pub(crate) fn append_standalone(
 
 /// PostgreSQL: take the sequence numbers and insert the events in one statement (one
 /// round trip per write batch instead of two), over `unnest` of one array per column:
-/// one statement text, prepared once, for any number of events. Rows are inserted in
-/// `ord` order, so that `gid` (the global order within a transaction) follows `seq`.
+/// one statement text, prepared once, for any number of events. Rows (see [`rows_of`])
+/// are inserted in `ord` order, so that `gid` (the global order within a transaction)
+/// follows `seq`; `off` is a row's first event's place in the batch, from 1.
 /// With `standalone` CTEs, see [`append_standalone`].
 fn append_pg(
     conn: &mut AnyConn,
@@ -217,13 +289,18 @@ fn append_pg(
 ) -> CoreResult<Appended> {
     let count = sink.pending.len();
     let n = count as i64;
-    let mut ids_col = Vec::with_capacity(count);
-    let mut events_col = Vec::with_capacity(count);
-    let mut data_col = Vec::with_capacity(count);
-    for (event, data) in sink.pending {
-        ids_col.push(ids::new_id(ids::EVENT));
-        events_col.push(event.to_string());
-        data_col.push(data);
+    let rows = rows_of(sink.pending);
+    let mut ids_col = Vec::with_capacity(rows.len());
+    let mut events_col = Vec::with_capacity(rows.len());
+    let mut data_col = Vec::with_capacity(rows.len());
+    let mut off_col = Vec::with_capacity(rows.len());
+    let mut n_col = Vec::with_capacity(rows.len());
+    for r in rows {
+        ids_col.push(r.id);
+        events_col.push(r.event.to_string());
+        data_col.push(r.data);
+        off_col.push(r.off as i64 + 1);
+        n_col.push(r.n as i64);
     }
     let mut q = Sql::raw("WITH s AS (UPDATE directories SET last_seq = last_seq + ");
     q.bind(Bind::BigInt(n));
@@ -241,7 +318,7 @@ fn append_pg(
         q.append(ctes).push(", ");
     }
     q.push(
-        "i AS (INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at) \
+        "i AS (INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at, n) \
                SELECT v.id, ",
     )
         .text(directory_id)
@@ -249,15 +326,17 @@ fn append_pg(
         .text(organization_id)
         .push(", s.last_seq - ")
         .bind(Bind::BigInt(n))
-        .push(" + v.ord, v.event, v.data, ")
+        .push(" + v.off, v.event, v.data, ")
         .bind(Bind::Timestamp(now))
-        .push(" FROM s, ")
+        .push(", v.n::integer FROM s, ")
         .unnest(vec![
             Column::Text(ids_col),
             Column::Text(events_col),
             Column::Text(data_col),
+            Column::BigInt(off_col),
+            Column::BigInt(n_col),
         ])
-        .push(" WITH ORDINALITY AS v(id, event, data, ord) ORDER BY v.ord) SELECT last_seq FROM s");
+        .push(" WITH ORDINALITY AS v(id, event, data, off, n, ord) ORDER BY v.ord) SELECT last_seq FROM s");
     let rows: Vec<SeqRow> = q.load(conn)?;
     let last = rows
         .first()
@@ -299,36 +378,75 @@ struct CursorRow {
     seq: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
     directory_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
 }
 
 const EVENT_COLUMNS: &str =
-    "gid, id, txid, directory_id, organization_id, seq, event, data, created_at";
+    "gid, id, txid, directory_id, organization_id, seq, event, data, created_at, n";
+
+/// The row holding event `id`, and the event's place in it: the row with the greatest
+/// id not above `id`, if `id` is one of its `n` ids.
+fn locate(conn: &mut AnyConn, id: &str) -> CoreResult<Option<(CursorRow, i64)>> {
+    let mut q = Sql::raw("SELECT gid, txid, seq, directory_id, id, n FROM events WHERE id <= ");
+    q.text(id.to_string()).push(" ORDER BY id DESC LIMIT 1");
+    let rows: Vec<CursorRow> = q.load(conn)?;
+    Ok(rows.into_iter().next().and_then(|r| {
+        let k = ids::distance(&r.id, id)?;
+        (k < u64::try_from(r.n).unwrap_or(0)).then_some((r, k as i64))
+    }))
+}
+
+/// The events a row holds, in order: itself when it holds one, else one per element
+/// of its `data` array, with the ids and seqs that follow the row's.
+pub fn expand(row: EventRow) -> CoreResult<Vec<EventRow>> {
+    if row.n <= 1 {
+        return Ok(vec![row]);
+    }
+    let bad = |what: &str| CoreError::internal(format!("event row {}: {what}", row.id));
+    let items: Vec<&serde_json::value::RawValue> =
+        serde_json::from_str(&row.data).map_err(|e| bad(&e.to_string()))?;
+    if items.len() != row.n as usize {
+        return Err(bad("its data does not hold n events"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            Ok(EventRow {
+                gid: row.gid,
+                id: ids::offset(&row.id, k as u64).ok_or_else(|| bad("its id is no ULID"))?,
+                txid: row.txid,
+                directory_id: row.directory_id.clone(),
+                organization_id: row.organization_id.clone(),
+                seq: row.seq + k as i64,
+                event: row.event.clone(),
+                data: d.get().to_string(),
+                created_at: row.created_at,
+                n: 1,
+            })
+        })
+        .collect()
+}
 
 /// One page of events and the cursor to continue after (`list_metadata.after`).
 pub fn list(conn: &mut AnyConn, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Option<String>)> {
     let dialect = conn.dialect();
-    let cursor: Option<CursorRow> = match &q.after {
+    let cursor = match &q.after {
         None => None,
-        Some(after) => {
-            let mut cq = Sql::raw("SELECT gid, txid, seq, directory_id FROM events WHERE id = ");
-            cq.text(after.clone());
-            let rows: Vec<CursorRow> = cq.load(conn)?;
-            match rows.into_iter().next() {
-                Some(r) => Some(r),
-                None => {
-                    return Err(CoreError::BadRequest {
-                        scim_type: None,
-                        detail: format!(
-                            "unknown cursor `after={after}`: no such event (it may be older than the retention period)"
-                        ),
-                    })
-                }
-            }
-        }
+        Some(after) => Some(locate(conn, after)?.ok_or_else(|| CoreError::BadRequest {
+            scim_type: None,
+            detail: format!(
+                "unknown cursor `after={after}`: no such event (it may be older than the retention period)"
+            ),
+        })?),
     };
     // A directory-scoped stream is ordered by seq (no horizon needed: seqs become
     // visible in order); everything else by (txid, gid) below the xmin horizon.
     let by_seq = q.directory_id.is_some();
+    let asc = q.order == Order::Asc;
     let mut sql = Sql::raw(format!("SELECT {EVENT_COLUMNS} FROM events WHERE 1 = 1"));
     if let Some(d) = &q.directory_id {
         sql.push(" AND directory_id = ").text(d.clone());
@@ -352,51 +470,82 @@ pub fn list(conn: &mut AnyConn, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Op
     if let Some(t) = q.range_end {
         sql.push(" AND created_at < ").bind(Bind::Timestamp(t));
     }
-    let (cmp, dir) = match q.order {
-        Order::Asc => (">", "ASC"),
-        Order::Desc => ("<", "DESC"),
-    };
-    if let Some(c) = &cursor {
-        if by_seq {
-            if Some(&c.directory_id) != q.directory_id.as_ref() {
-                return Err(CoreError::BadRequest {
-                    scim_type: None,
-                    detail: "cursor `after` belongs to another directory".into(),
-                });
-            }
-            sql.push(format!(" AND seq {cmp} "))
-                .bind(Bind::BigInt(c.seq));
-        } else {
+    // the cursor's event: its seq, and its row's place in the global order
+    let at = cursor.as_ref().map(|(c, k)| (c.seq + k, c.txid, c.gid));
+    if let Some((c, _)) = &cursor {
+        if by_seq && Some(&c.directory_id) != q.directory_id.as_ref() {
+            return Err(CoreError::BadRequest {
+                scim_type: None,
+                detail: "cursor `after` belongs to another directory".into(),
+            });
+        }
+    }
+    match at {
+        // rows holding a seq after the cursor's (a row holds at most COMPACT_MAX)
+        Some((seq, _, _)) if by_seq && asc => {
+            sql.push(" AND seq > ")
+                .bind(Bind::BigInt(seq - COMPACT_MAX as i64))
+                .push(" AND seq + n - 1 > ")
+                .bind(Bind::BigInt(seq));
+        }
+        Some((seq, _, _)) if by_seq => {
+            sql.push(" AND seq < ").bind(Bind::BigInt(seq));
+        }
+        // the cursor's own row too: events after the cursor's may remain in it
+        Some((_, txid, gid)) => {
+            let cmp = if asc { ">" } else { "<" };
             sql.push(format!(" AND (txid {cmp} "))
-                .bind(Bind::BigInt(c.txid))
+                .bind(Bind::BigInt(txid))
                 .push(" OR (txid = ")
-                .bind(Bind::BigInt(c.txid))
-                .push(format!(" AND gid {cmp} "))
-                .bind(Bind::BigInt(c.gid))
+                .bind(Bind::BigInt(txid))
+                .push(format!(" AND gid {cmp}= "))
+                .bind(Bind::BigInt(gid))
                 .push("))");
         }
+        None => {}
     }
     if !by_seq && dialect == Dialect::Pg {
         sql.push(" AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint");
     }
+    let dir = if asc { "ASC" } else { "DESC" };
     if by_seq {
         sql.push(format!(" ORDER BY seq {dir}"));
     } else {
         sql.push(format!(" ORDER BY txid {dir}, gid {dir}"));
     }
-    let limit = q.limit.clamp(1, 100);
-    sql.push(" LIMIT ").bind(Bind::BigInt(limit + 1));
-    let mut rows: Vec<EventRow> = sql.load(conn)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    let limit = q.limit.clamp(1, 100) as usize;
+    sql.push(" LIMIT ").bind(Bind::BigInt(limit as i64 + 1));
+    let rows: Vec<EventRow> = sql.load(conn)?;
+    let mut out: Vec<EventRow> = Vec::with_capacity(limit);
+    'rows: for row in rows {
+        let mut events = expand(row)?;
+        if !asc {
+            events.reverse();
+        }
+        for e in events {
+            // within the cursor's row (or stream), only the events past it
+            let past = match at {
+                Some((seq, _, gid)) if by_seq || e.gid == gid => {
+                    if asc {
+                        e.seq > seq
+                    } else {
+                        e.seq < seq
+                    }
+                }
+                _ => true,
+            };
+            if past {
+                out.push(e);
+                if out.len() == limit {
+                    break 'rows;
+                }
+            }
+        }
+    }
     // `after` always names the last returned event, so a consumer can resume even
     // at the head of the stream (WorkOS returns the last id as well).
-    let _ = more;
-    let after = rows
-        .last()
-        .map(|r| r.id.clone())
-        .or_else(|| q.after.clone());
-    Ok((rows, after))
+    let after = out.last().map(|r| r.id.clone()).or_else(|| q.after.clone());
+    Ok((out, after))
 }
 
 /// Delete events older than `days` (retention); 0 keeps everything.
@@ -419,18 +568,84 @@ pub fn last_seq(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<i64
 
 /// The id of the newest event of a directory (a cursor for `after=`), if any.
 pub fn latest_event_id(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<String>> {
-    Ok(events::table
+    let newest: Option<(String, i32)> = events::table
         .filter(events::directory_id.eq(directory_id))
         .order(events::seq.desc())
-        .select(events::id)
-        .first::<String>(conn)
-        .optional()?)
+        .select((events::id, events::n))
+        .first(conn)
+        .optional()?;
+    Ok(newest.and_then(|(id, n)| ids::offset(&id, u64::try_from(n - 1).unwrap_or(0))))
+}
+
+/// The id of a directory's event of sequence number `seq`, if it is kept.
+pub fn id_at_seq(conn: &mut AnyConn, directory_id: &str, seq: i64) -> CoreResult<Option<String>> {
+    let row: Option<(String, i64, i32)> = events::table
+        .filter(events::directory_id.eq(directory_id))
+        .filter(events::seq.le(seq))
+        .order(events::seq.desc())
+        .select((events::id, events::seq, events::n))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(id, first, n)| {
+        let k = seq - first;
+        if k < i64::from(n) {
+            ids::offset(&id, u64::try_from(k).ok()?)
+        } else {
+            None
+        }
+    }))
 }
 
 pub fn get(conn: &mut AnyConn, id: &str) -> CoreResult<Option<EventRow>> {
-    Ok(events::table
-        .filter(events::id.eq(id))
+    let Some((c, k)) = locate(conn, id)? else {
+        return Ok(None);
+    };
+    let row: Option<EventRow> = events::table
+        .filter(events::id.eq(&c.id))
         .select(EventRow::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?;
+    match row {
+        Some(r) => Ok(expand(r)?.into_iter().nth(k as usize)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consecutive_membership_events_of_one_kind_share_a_row() {
+        let d = |s: &str| format!("{{\"k\":\"{s}\"}}");
+        let mut pending: Vec<(&'static str, String)> = vec![
+            (USER_CREATED, d("c")),
+            (GROUP_USER_ADDED, d("a1")),
+            (GROUP_USER_ADDED, d("a2")),
+            (GROUP_USER_REMOVED, d("r1")),
+            (GROUP_USER_REMOVED, d("r2")),
+            (GROUP_USER_ADDED, d("a3")),
+            (USER_UPDATED, d("u")),
+        ];
+        pending.extend((0..COMPACT_MAX + 1).map(|i| (GROUP_USER_ADDED, d(&i.to_string()))));
+        let rows = rows_of(pending);
+        let shape: Vec<(&str, usize, usize)> = rows.iter().map(|r| (r.event, r.off, r.n)).collect();
+        assert_eq!(
+            shape,
+            vec![
+                (USER_CREATED, 0, 1),
+                (GROUP_USER_ADDED, 1, 2),
+                (GROUP_USER_REMOVED, 3, 2),
+                (GROUP_USER_ADDED, 5, 1),
+                (USER_UPDATED, 6, 1),
+                (GROUP_USER_ADDED, 7, COMPACT_MAX),
+                (GROUP_USER_ADDED, 7 + COMPACT_MAX, 1),
+            ]
+        );
+        assert_eq!(rows[1].data, "[{\"k\":\"a1\"},{\"k\":\"a2\"}]");
+        assert_eq!(rows[3].data, "{\"k\":\"a3\"}");
+        // ids of a shared row are its first id's offsets, before the next row's id
+        let last = ids::offset(&rows[5].id, COMPACT_MAX as u64 - 1).unwrap_or_default();
+        assert!(rows[5].id < last && last < rows[6].id, "{last}");
+    }
 }

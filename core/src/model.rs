@@ -284,6 +284,8 @@ pub struct EventRow {
     pub event: String,
     pub data: String,
     pub created_at: NaiveDateTime,
+    /// How many events the row holds (see `events::list`); 1 for an event read out.
+    pub n: i32,
 }
 
 impl EventRow {
@@ -377,6 +379,7 @@ mod tests {
             event: "dsync.user.created".into(),
             data: r#"{"object":"directory_user","name":"A \"B\" é"}"#.into(),
             created_at: crate::clock::now(),
+            n: 1,
         };
         let parsed: Value = serde_json::from_str(&e.to_json_string()).unwrap_or(Value::Null);
         assert_eq!(parsed, e.to_json());

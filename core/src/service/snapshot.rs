@@ -17,7 +17,7 @@ use super::{Core, InactivePolicy};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::model::{DirectoryRow, GroupRow};
-use crate::store::schema::{directories, directory_groups, events, memberships};
+use crate::store::schema::{directories, directory_groups, memberships};
 use crate::store::AnyConn;
 
 const PAGE: i64 = 1000;
@@ -38,12 +38,7 @@ pub fn stream(
             .first(c)
             .optional()?
             .ok_or_else(|| CoreError::not_found(format!("directory {directory_id} not found")))?;
-        let cursor: Option<String> = events::table
-            .filter(events::directory_id.eq(&dir.id))
-            .filter(events::seq.eq(dir.last_seq))
-            .select(events::id)
-            .first(c)
-            .optional()?;
+        let cursor = crate::events::id_at_seq(c, &dir.id, dir.last_seq)?;
         let header = json!({
             "object": "snapshot",
             "directory_id": dir.id,

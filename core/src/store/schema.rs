@@ -120,6 +120,7 @@ diesel::table! {
         event -> Text,
         data -> Text,
         created_at -> Timestamp,
+        n -> Integer,
     }
 }
 
