@@ -205,16 +205,17 @@ pub fn append(
         .map(|r| r.last_seq)
         .ok_or_else(|| CoreError::not_found("directory not found"))?;
     let first = last - n as i64 + 1;
-    for chunk in rows_of(sink.pending).chunks(500) {
+    let mut rows = rows_of(sink.pending).into_iter().peekable();
+    while rows.peek().is_some() {
         let mut q = Sql::raw(
             "INSERT INTO events (id, directory_id, organization_id, seq, event, data, created_at, n) VALUES ",
         );
-        for (i, r) in chunk.iter().enumerate() {
+        for (i, r) in rows.by_ref().take(500).enumerate() {
             if i > 0 {
                 q.push(", ");
             }
             q.push("(")
-                .text(r.id.clone())
+                .text(r.id)
                 .push(", ")
                 .text(directory_id)
                 .push(", ")
@@ -224,7 +225,7 @@ pub fn append(
                 .push(", ")
                 .text(r.event)
                 .push(", ")
-                .text(r.data.clone())
+                .text(r.data)
                 .push(", ")
                 .bind(Bind::Timestamp(now))
                 .push(", ")
