@@ -7,12 +7,7 @@ static GEN: Mutex<Option<ulid::Generator>> = Mutex::new(None);
 /// A new id with the given prefix (`"directory_user"` → `directory_user_01J…`).
 /// ULIDs from one process are strictly increasing.
 pub fn new_id(prefix: &str) -> String {
-    let ulid = {
-        let mut guard = GEN.lock().unwrap_or_else(|p| p.into_inner());
-        let g = guard.get_or_insert_with(ulid::Generator::new);
-        g.generate().unwrap_or_else(|_| ulid::Ulid::new())
-    };
-    with_prefix(prefix, ulid)
+    new_ids(prefix, 1)
 }
 
 /// The first of `k` consecutive ids (`k` ≥ 1): the others are [`offset`] 1 to `k − 1`
