@@ -1,5 +1,7 @@
-//! Replays every request body of the recorded conformance traces (`tests/fixtures/traces`, copied
-//! from `conformance/traces/`) through the normalizers: every body the gateway must accept
+//! Replays every request body of the conformance traces through the normalizers: the published
+//! ones (`tests/fixtures/traces`, copied from `conformance/traces/`) and ours, written from
+//! IDP-QUIRKS.md for the traces the catalogue names but does not publish
+//! (`tests/fixtures/traces/catalogue`): every body the gateway must accept
 //! normalizes, every body it must reject (expect_status 400) is rejected, and the JumpCloud
 //! activation self-test is recognised.
 
@@ -31,6 +33,26 @@ const TRACES: &[(&str, &str)] = &[
     (
         "ping_lifecycle.json",
         include_str!("fixtures/traces/ping_lifecycle.json"),
+    ),
+    (
+        "catalogue/entra_quirks.json",
+        include_str!("fixtures/traces/catalogue/entra_quirks.json"),
+    ),
+    (
+        "catalogue/google_lifecycle.json",
+        include_str!("fixtures/traces/catalogue/google_lifecycle.json"),
+    ),
+    (
+        "catalogue/okta_aiw_put.json",
+        include_str!("fixtures/traces/catalogue/okta_aiw_put.json"),
+    ),
+    (
+        "catalogue/onelogin_lifecycle.json",
+        include_str!("fixtures/traces/catalogue/onelogin_lifecycle.json"),
+    ),
+    (
+        "catalogue/rippling_lifecycle.json",
+        include_str!("fixtures/traces/catalogue/rippling_lifecycle.json"),
     ),
 ];
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Replay every IdP trace of ../shared/conformance/traces through ../shared/conformance/replay.py,
-with its event checks, against a real scimgate on SQLite and on PostgreSQL + Redis.
+"""Replay every IdP trace of ../shared/conformance/traces, and ours of
+connectors/tests/fixtures/traces/catalogue (the traces IDP-QUIRKS.md names but does not publish,
+written from its catalogue), through ../shared/conformance/replay.py, with its event checks,
+against a real scimgate on SQLite and on PostgreSQL + Redis.
 
 Each trace gets a fresh organization and directory of the trace's IdP type, so its
 expect_final counts and expect_events see only its own writes.
@@ -19,6 +21,7 @@ from pathlib import Path
 import lib
 
 REPLAY = lib.SHARED / "conformance" / "replay.py"
+CATALOGUE = lib.REPO / "connectors" / "tests" / "fixtures" / "traces" / "catalogue"
 
 
 def replay(server, trace):
@@ -62,9 +65,13 @@ def main():
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("traces", nargs="*", type=Path)
     args = ap.parse_args()
-    traces = args.traces or sorted((lib.SHARED / "conformance" / "traces").glob("*.json"))
+    traces = args.traces
     if not traces:
-        sys.exit(f"no traces found under {lib.SHARED / 'conformance' / 'traces'}")
+        published = sorted((lib.SHARED / "conformance" / "traces").glob("*.json"))
+        ours = sorted(CATALOGUE.glob("*.json"))
+        if not published or not ours:
+            sys.exit(f"no traces found under {lib.SHARED / 'conformance' / 'traces' if not published else CATALOGUE}")
+        traces = published + ours
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     runs = failures = 0
     for backend in backends:
