@@ -1398,6 +1398,41 @@ fn a_batch_of_creates_commits_alone_in_order_and_under_the_directory_lock() {
     assert_eq!(orphans, 0);
 }
 
+/// SQLite: every pooled connection commits with `synchronous=FULL` (2) in WAL mode, the
+/// setting under which SQLite promises that a committed transaction survives a power
+/// loss (https://www.sqlite.org/pragma.html#pragma_synchronous): PRODUCT.md's "a SCIM
+/// request that got a 2xx is never lost" holds for the embedded default too.
+#[test]
+fn sqlite_connections_sync_every_commit() {
+    #[derive(diesel::QueryableByName)]
+    struct Pragma {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        synchronous: i64,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Journal {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+    let t = TestDatabase::sqlite();
+    let core = core_on(&t);
+    // several at once, so that the pool opens more than one
+    let mut conns: Vec<_> = (0..3).map(|_| core.db.conn().unwrap()).collect();
+    for c in conns.iter_mut() {
+        let AnyConn::Sqlite(c) = &mut **c else {
+            panic!("not SQLite");
+        };
+        let p: Pragma = diesel::sql_query("PRAGMA synchronous")
+            .get_result(c)
+            .unwrap();
+        assert_eq!(p.synchronous, 2, "synchronous is not FULL");
+        let j: Journal = diesel::sql_query("PRAGMA journal_mode")
+            .get_result(c)
+            .unwrap();
+        assert_eq!(j.journal_mode, "wal");
+    }
+}
+
 /// SQLite: under a steady stream of writes and reads, each checkpoint must start the
 /// WAL over. Otherwise it grows to the automatic checkpoint (65,536 pages), which
 /// then runs inside a commit and holds every writer. With PASSIVE checkpoints only,

@@ -125,9 +125,15 @@ impl ManageConnection for AnyManager {
             Dialect::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(r2d2::Error::ConnectionError)?;
+                // synchronous=FULL: in WAL mode the WAL is synced at each commit, so an
+                // acknowledged write survives a power loss or an OS crash too; NORMAL
+                // keeps it across a crash of the process only ("may roll back following
+                // a power loss or system crash", https://www.sqlite.org/pragma.html#pragma_synchronous).
+                // A write batch (`Core::commit_batch`) is one commit, so one sync serves
+                // every write of the batch.
                 c.batch_execute(&format!(
                     "PRAGMA journal_mode=WAL; PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}; \
-                     PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; \
+                     PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; \
                      PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};",
                 ))
                 .map_err(r2d2::Error::QueryError)?;
