@@ -183,6 +183,14 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kill the process outright (SIGKILL): no shutdown, no flush.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
