@@ -175,6 +175,12 @@ impl Server {
         out
     }
 
+    /// Kill the process outright (SIGKILL): no shutdown, no flush.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn event_names(&self, dir: &str) -> Vec<String> {
         self.events(dir)
             .iter()
@@ -183,18 +189,9 @@ impl Server {
     }
 }
 
-impl Server {
-    /// Kill the process outright (SIGKILL): no shutdown, no flush.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
