@@ -44,39 +44,32 @@ fn client_loop(
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    for i in 0..100_000 {
-        let name = format!("durable.{n}.{i}@example.com");
-        let Ok(r) = http
-            .post(format!("{base}/Users"))
-            .bearer_auth(&token)
-            .header("Content-Type", "application/scim+json")
-            .body(user_body(&name).to_string())
-            .send()
-        else {
-            return;
-        };
-        let status = r.status().as_u16();
-        let Ok(v) = r.json::<Value>() else {
-            return; // the answer was cut off: not acknowledged
-        };
-        assert!(status == 201, "create answered {status}: {v}");
-        let id = v["id"].as_str().unwrap().to_string();
-        acked.lock().unwrap().created.insert(id.clone(), name);
-        count.fetch_add(1, Ordering::SeqCst);
-        let body = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
-        let Ok(r) = http
-            .patch(format!("{base}/Users/{id}"))
+    // status and whole body, or None when there was no whole answer (not acknowledged)
+    let send = |method: Method, path: &str, body: Value| {
+        let r = http
+            .request(method, format!("{base}{path}"))
             .bearer_auth(&token)
             .header("Content-Type", "application/scim+json")
             .body(body.to_string())
             .send()
-        else {
+            .ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.bytes().ok()?))
+    };
+    for i in 0..100_000 {
+        let name = format!("durable.{n}.{i}@example.com");
+        let Some((status, body)) = send(Method::POST, "/Users", user_body(&name)) else {
             return;
         };
-        let status = r.status().as_u16();
-        if r.bytes().is_err() {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert!(status == 201, "create answered {status}: {v}");
+        let id = v["id"].as_str().unwrap().to_string();
+        acked.lock().unwrap().created.insert(id.clone(), name);
+        count.fetch_add(1, Ordering::SeqCst);
+        let deactivate = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+        let Some((status, _)) = send(Method::PATCH, &format!("/Users/{id}"), deactivate) else {
             return;
-        }
+        };
         assert!(
             (200..300).contains(&status),
             "deactivation answered {status}"
