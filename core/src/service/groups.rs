@@ -9,7 +9,9 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::directory_user::{self as du, diff, normalize_group, with_previous};
-use super::users::{self, check_body_id, page_bounds, sort_order_desc, ListParams, Listed};
+use super::users::{
+    self, check_body_id, page_bounds, sort_order_desc, ListParams, ListStatements, Listed,
+};
 use super::{Core, InactivePolicy, Scope, Write};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
@@ -720,38 +722,31 @@ pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<GroupRow> {
 
 const GROUP_COLUMNS: &str = "r.id, r.directory_id, r.display_name, r.display_name_ci, r.external_id, r.version, r.scim, r.normalized, r.created_at, r.updated_at";
 
-#[derive(diesel::QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Listed<GroupRow>> {
     let (start, count) = page_bounds(core, p);
     let mut conn = core.db.conn()?;
-    let dialect = conn.dialect();
+    let st = list_statements(conn.dialect(), dir, p, (start, count))?;
+    users::run_list(&mut conn, st, start, count, |q, c| q.load(c))
+}
+
+/// [`ListStatements`] for a page of a directory's groups (`start`, `count`: see
+/// [`page_bounds`]).
+pub(crate) fn list_statements(
+    dialect: crate::store::Dialect,
+    dir: &DirectoryRow,
+    p: &ListParams,
+    (start, count): (i64, i64),
+) -> CoreResult<ListStatements> {
     let mut wher = Sql::raw(" FROM directory_groups r WHERE r.directory_id = ");
     wher.text(dir.id.clone());
-    if let Some(f) = p.filter.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let filtered = p.filter.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if let Some(f) = filtered {
         let parsed = filter::parse(f)?;
         let t = Translator::new(ResourceKind::Group, dialect, &dir.id);
         wher.push(" AND (").append(t.translate(&parsed)?).push(")");
     }
     let mut cq = Sql::raw("SELECT COUNT(*) AS n");
     cq.append(wher.clone());
-    let total = cq
-        .load::<CountRow>(&mut conn)?
-        .first()
-        .map(|r| r.n)
-        .unwrap_or(0);
-    if count == 0 || start > total {
-        return Ok(Listed {
-            total,
-            start_index: start,
-            rows: Vec::new(),
-            groups: None,
-        });
-    }
     let mut q = Sql::raw(format!("SELECT {GROUP_COLUMNS}"));
     q.append(wher);
     let desc = sort_order_desc(p)?;
@@ -760,12 +755,13 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         crate::store::Dialect::Pg => " COLLATE \"C\"",
         crate::store::Dialect::Sqlite => "",
     };
-    match p
+    let sorted = p
         .sort_by
         .as_deref()
         .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-    {
+        .filter(|s| !s.is_empty());
+    let in_id_order = filtered.is_none() && sorted.is_none();
+    match sorted {
         None => {
             q.push(" ORDER BY r.id ASC");
         }
@@ -795,12 +791,10 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         .bind(Bind::BigInt(count))
         .push(" OFFSET ")
         .bind(Bind::BigInt(start - 1));
-    let rows: Vec<GroupRow> = q.load(&mut conn)?;
-    Ok(Listed {
-        total,
-        start_index: start,
-        rows,
-        groups: None,
+    Ok(ListStatements {
+        count: cq,
+        page: q,
+        in_id_order,
     })
 }
 

@@ -8,6 +8,8 @@ mod batch;
 mod combine;
 pub mod directory_user;
 pub mod groups;
+#[cfg(test)]
+mod list_plans;
 pub mod reads;
 pub mod roles;
 pub mod snapshot;

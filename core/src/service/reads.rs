@@ -2,6 +2,8 @@
 //! `/directory_groups`) with WorkOS cursor pagination (WIRE-COMPAT.md §1): keyset
 //! pagination on the prefixed ULID ids, so page 10,000 costs what page 1 costs.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -11,7 +13,7 @@ use super::{Core, InactivePolicy};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{DirectoryRow, GroupRow, OrganizationRow, UserRow};
 use crate::store::dynsql::{Bind, Sql};
-use crate::store::schema::{directories, directory_groups, memberships, organizations};
+use crate::store::schema::{directories, directory_groups, organizations};
 use crate::store::AnyConn;
 
 /// WorkOS `order`: `desc` (default), `asc`, or `normal` ("descending with reversed
@@ -83,6 +85,51 @@ pub struct Paged<T> {
     pub after: Option<String>,
 }
 
+/// Which way a keyset page reads ids, and from where.
+pub(crate) struct Travel {
+    /// ascending ids
+    up: bool,
+    cursor: Option<String>,
+    /// the page lies on the `after` side of the cursor (or of the start)
+    after_side: bool,
+}
+
+/// The statement of a keyset page over `base` (`SELECT … FROM t r WHERE …`): one row
+/// more than the page, to tell whether more follow.
+pub(crate) fn keyset_query(base: Sql, page: &Page) -> (Sql, Travel) {
+    let agt = page.order.after_is_greater();
+    let t = match (&page.after, &page.before) {
+        (Some(a), _) => Travel {
+            up: agt,
+            cursor: Some(a.clone()),
+            after_side: true,
+        },
+        (None, Some(b)) => Travel {
+            up: !agt,
+            cursor: Some(b.clone()),
+            after_side: false,
+        },
+        // no cursor: start from the beginning of the display order
+        (None, None) => Travel {
+            up: !page.order.display_desc(),
+            cursor: None,
+            after_side: page.order.display_desc() != agt,
+        },
+    };
+    let mut q = base;
+    if let Some(c) = &t.cursor {
+        q.push(if t.up { " AND r.id > " } else { " AND r.id < " })
+            .text(c.clone());
+    }
+    q.push(if t.up {
+        " ORDER BY r.id ASC"
+    } else {
+        " ORDER BY r.id DESC"
+    });
+    q.push(" LIMIT ").bind(Bind::BigInt(page.limit + 1));
+    (q, t)
+}
+
 /// Run a keyset page over `base` (`SELECT … FROM t r WHERE …`) ordered by `r.id`.
 fn keyset<T>(
     conn: &mut AnyConn,
@@ -96,32 +143,14 @@ where
         + 'static,
 {
     let agt = page.order.after_is_greater();
-    // travel direction: ascending ids?
-    let (travel_up, cursor, after_side) = match (&page.after, &page.before) {
-        (Some(a), _) => (agt, Some(a.clone()), true),
-        (None, Some(b)) => (!agt, Some(b.clone()), false),
-        // no cursor: start from the beginning of the display order
-        (None, None) => (
-            !page.order.display_desc(),
-            None,
-            page.order.display_desc() != agt,
-        ),
-    };
-    let mut q = base;
-    if let Some(c) = &cursor {
-        q.push(if travel_up {
-            " AND r.id > "
-        } else {
-            " AND r.id < "
-        })
-        .text(c.clone());
-    }
-    q.push(if travel_up {
-        " ORDER BY r.id ASC"
-    } else {
-        " ORDER BY r.id DESC"
-    });
-    q.push(" LIMIT ").bind(Bind::BigInt(page.limit + 1));
+    let (
+        q,
+        Travel {
+            up: travel_up,
+            cursor,
+            after_side,
+        },
+    ) = keyset_query(base, page);
     let mut rows: Vec<T> = q.load(conn)?;
     let has_more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
@@ -271,21 +300,73 @@ fn org_of(conn: &mut AnyConn, directory_id: &str) -> CoreResult<String> {
         .unwrap_or_default())
 }
 
-/// `directory_user` with its `groups` (WorkOS `DirectoryUserWithGroups`).
-fn user_with_groups(conn: &mut AnyConn, u: &UserRow, org: &str) -> CoreResult<Value> {
-    let mut v = du::user_object(u, org);
-    let gids: Vec<String> = memberships::table
-        .filter(memberships::member_id.eq(&u.id))
-        .select(memberships::group_id)
-        .load(conn)?;
-    let groups = super::groups::find_many(conn, &u.directory_id, &gids)?;
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "groups".into(),
-            Value::Array(groups.iter().map(|g| du::group_object(g, org)).collect()),
-        );
+/// Each `directory_user` with its `groups` (WorkOS `DirectoryUserWithGroups`), in the
+/// rows' order: the memberships of all of them in one query, their groups in another,
+/// and each directory's organization once.
+fn users_with_groups(conn: &mut AnyConn, rows: &[UserRow]) -> CoreResult<Vec<Value>> {
+    #[derive(diesel::QueryableByName)]
+    struct Member {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        member_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        group_id: String,
     }
-    Ok(v)
+    let dialect = conn.dialect();
+    let ids: Vec<String> = rows.iter().map(|u| u.id.clone()).collect();
+    let mut of_user: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut q = Sql::raw("SELECT m.member_id, m.group_id FROM memberships m WHERE ");
+        super::users::id_in(&mut q, dialect, "m.member_id", chunk);
+        q.push(" ORDER BY m.member_id, m.group_id");
+        for m in q.load::<Member>(conn)? {
+            of_user.entry(m.member_id).or_default().push(m.group_id);
+        }
+    }
+    let mut gids: Vec<String> = of_user.values().flatten().cloned().collect();
+    gids.sort_unstable();
+    gids.dedup();
+    let mut groups: HashMap<String, GroupRow> = HashMap::with_capacity(gids.len());
+    for chunk in gids.chunks(500) {
+        let found: Vec<GroupRow> = directory_groups::table
+            .filter(directory_groups::id.eq_any(chunk))
+            .select(GroupRow::as_select())
+            .load(conn)?;
+        groups.extend(found.into_iter().map(|g| (g.id.clone(), g)));
+    }
+    let mut orgs = Orgs::default();
+    let mut out = Vec::with_capacity(rows.len());
+    for u in rows {
+        let org = orgs.of(conn, &u.directory_id)?;
+        let mut v = du::user_object(u, &org);
+        let mine = of_user.get(&u.id).map(Vec::as_slice).unwrap_or_default();
+        let objects = mine
+            .iter()
+            .filter_map(|gid| groups.get(gid))
+            // a membership never crosses directories; checked all the same
+            .filter(|g| g.directory_id == u.directory_id)
+            .map(|g| du::group_object(g, &org))
+            .collect();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("groups".into(), Value::Array(objects));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Organization ids by directory, each read once per request.
+#[derive(Default)]
+struct Orgs(HashMap<String, String>);
+
+impl Orgs {
+    fn of(&mut self, conn: &mut AnyConn, directory_id: &str) -> CoreResult<String> {
+        if let Some(o) = self.0.get(directory_id) {
+            return Ok(o.clone());
+        }
+        let o = org_of(conn, directory_id)?;
+        self.0.insert(directory_id.to_string(), o.clone());
+        Ok(o)
+    }
 }
 
 pub fn list_users(core: &Core, f: &UserFilter, page: &Page) -> CoreResult<Paged<Value>> {
@@ -298,6 +379,21 @@ pub fn list_users(core: &Core, f: &UserFilter, page: &Page) -> CoreResult<Paged<
         ));
     }
     let mut conn = core.db.conn()?;
+    let (q, in_id_order) = users_query(core, f);
+    crate::store::list_snapshot(&mut conn, in_id_order, |c| {
+        let p: Paged<UserRow> = keyset(c, q, |u: &UserRow| u.id.clone(), page)?;
+        Ok(Paged {
+            data: users_with_groups(c, &p.data)?,
+            before: p.before,
+            after: p.after,
+        })
+    })
+}
+
+/// The users `f` selects (`SELECT … FROM directory_users r WHERE …`, for [`keyset`]),
+/// and whether they are a directory's users in id order: then its `(directory_id, id)`
+/// index yields them unsorted (see `store::list_snapshot`).
+pub(crate) fn users_query(core: &Core, f: &UserFilter) -> (Sql, bool) {
     let mut q = Sql::raw(format!(
         "SELECT {USER_COLUMNS} FROM directory_users r WHERE 1 = 1"
     ));
@@ -318,25 +414,9 @@ pub fn list_users(core: &Core, f: &UserFilter, page: &Page) -> CoreResult<Paged<
     if core.settings.inactive_users == InactivePolicy::Delete {
         q.push(" AND r.active = ").bind(Bind::Bool(true));
     }
-    let p: Paged<UserRow> = keyset(&mut conn, q, |u: &UserRow| u.id.clone(), page)?;
-    let mut data = Vec::with_capacity(p.data.len());
-    let mut org_cache: Option<(String, String)> = None;
-    for u in &p.data {
-        let org = match &org_cache {
-            Some((d, o)) if *d == u.directory_id => o.clone(),
-            _ => {
-                let o = org_of(&mut conn, &u.directory_id)?;
-                org_cache = Some((u.directory_id.clone(), o.clone()));
-                o
-            }
-        };
-        data.push(user_with_groups(&mut conn, u, &org)?);
-    }
-    Ok(Paged {
-        data,
-        before: p.before,
-        after: p.after,
-    })
+    let in_id_order =
+        f.directory.is_some() && f.group.is_none() && f.email.is_none() && f.idp_id.is_none();
+    (q, in_id_order)
 }
 
 pub fn get_user(core: &Core, id: &str) -> CoreResult<Value> {
@@ -349,8 +429,9 @@ pub fn get_user(core: &Core, id: &str) -> CoreResult<Value> {
     let u = u
         .filter(|u| u.active || core.settings.inactive_users == InactivePolicy::Keep)
         .ok_or_else(|| CoreError::not_found(format!("directory user {id} not found")))?;
-    let org = org_of(&mut conn, &u.directory_id)?;
-    user_with_groups(&mut conn, &u, &org)
+    users_with_groups(&mut conn, std::slice::from_ref(&u))?
+        .pop()
+        .ok_or_else(|| CoreError::internal("the user's object was not rendered"))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -366,6 +447,27 @@ pub fn list_groups(core: &Core, f: &GroupFilter, page: &Page) -> CoreResult<Page
         return Err(CoreError::invalid_value("pass `directory` or `user`"));
     }
     let mut conn = core.db.conn()?;
+    let (q, in_id_order) = groups_query(f);
+    crate::store::list_snapshot(&mut conn, in_id_order, |c| {
+        let p: Paged<GroupRow> = keyset(c, q, |g: &GroupRow| g.id.clone(), page)?;
+        let mut orgs = Orgs::default();
+        let mut data = Vec::with_capacity(p.data.len());
+        for g in &p.data {
+            let org = orgs.of(c, &g.directory_id)?;
+            data.push(du::group_object(g, &org));
+        }
+        Ok(Paged {
+            data,
+            before: p.before,
+            after: p.after,
+        })
+    })
+}
+
+/// The groups `f` selects (`SELECT … FROM directory_groups r WHERE …`, for
+/// [`keyset`]), and whether they are a directory's groups in id order (as
+/// [`users_query`]).
+pub(crate) fn groups_query(f: &GroupFilter) -> (Sql, bool) {
     let mut q = Sql::raw(format!(
         "SELECT {GROUP_COLUMNS} FROM directory_groups r WHERE 1 = 1"
     ));
@@ -377,17 +479,7 @@ pub fn list_groups(core: &Core, f: &GroupFilter, page: &Page) -> CoreResult<Page
             .text(u.clone())
             .push(")");
     }
-    let p: Paged<GroupRow> = keyset(&mut conn, q, |g: &GroupRow| g.id.clone(), page)?;
-    let mut data = Vec::with_capacity(p.data.len());
-    for g in &p.data {
-        let org = org_of(&mut conn, &g.directory_id)?;
-        data.push(du::group_object(g, &org));
-    }
-    Ok(Paged {
-        data,
-        before: p.before,
-        after: p.after,
-    })
+    (q, f.directory.is_some() && f.user.is_none())
 }
 
 pub fn get_group(core: &Core, id: &str) -> CoreResult<Value> {

@@ -694,31 +694,68 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
             });
         }
     }
+    let st = list_statements(dialect, dir, p, parsed.as_ref(), (start, count))?;
+    run_list(&mut conn, st, start, count, |q, c| {
+        q.load_rows::<directory_users::SqlType, UserRow>(c)
+    })
+}
+
+/// The statements of a SCIM list page: the count of what the filter matches, the
+/// page, and whether the page is a directory's resources in id order (see
+/// `store::list_snapshot`).
+pub(crate) struct ListStatements {
+    pub count: Sql,
+    pub page: Sql,
+    pub in_id_order: bool,
+}
+
+/// Run a list page's statements in one snapshot: `totalResults`, then the rows (none
+/// past the end or for `count=0`).
+pub(crate) fn run_list<T>(
+    conn: &mut AnyConn,
+    st: ListStatements,
+    start: i64,
+    count: i64,
+    load: impl FnOnce(&Sql, &mut AnyConn) -> diesel::QueryResult<Vec<T>>,
+) -> CoreResult<Listed<T>> {
+    crate::store::list_snapshot(conn, st.in_id_order, |c| {
+        let total = st.count.load::<CountRow>(c)?.first().map_or(0, |r| r.n);
+        let rows = if count == 0 || start > total {
+            Vec::new()
+        } else {
+            load(&st.page, c)?
+        };
+        Ok(Listed {
+            total,
+            start_index: start,
+            rows,
+            groups: None,
+        })
+    })
+}
+
+/// [`ListStatements`] for a page of a directory's users (`start`, `count`: see
+/// [`page_bounds`]).
+pub(crate) fn list_statements(
+    dialect: Dialect,
+    dir: &DirectoryRow,
+    p: &ListParams,
+    parsed: Option<&scim_v2::filter::Filter>,
+    (start, count): (i64, i64),
+) -> CoreResult<ListStatements> {
     let mut wher = Sql::raw(" FROM directory_users r WHERE r.directory_id = ");
     wher.text(dir.id.clone());
-    if let Some(f) = &parsed {
+    if let Some(f) = parsed {
         let t = Translator::new(ResourceKind::User, dialect, &dir.id);
         wher.push(" AND (").append(t.translate(f)?).push(")");
     }
     let mut cq = Sql::raw("SELECT COUNT(*) AS n");
     cq.append(wher.clone());
-    let total = cq
-        .load::<CountRow>(&mut conn)?
-        .first()
-        .map(|r| r.n)
-        .unwrap_or(0);
-    if count == 0 || start > total {
-        return Ok(Listed {
-            total,
-            start_index: start,
-            rows: Vec::new(),
-            groups: None,
-        });
-    }
     let mut q = Sql::raw(format!("SELECT {USER_COLUMNS}"));
     q.append(wher);
     let desc = sort_order_desc(p)?;
-    match p.sort_by.as_deref().filter(|s| !s.trim().is_empty()) {
+    let sort_by = p.sort_by.as_deref().filter(|s| !s.trim().is_empty());
+    match sort_by {
         Some(sb) => {
             let key = user_sort_key(dialect, sb.trim())?;
             let dir_s = if desc { "DESC" } else { "ASC" };
@@ -735,12 +772,10 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         .bind(Bind::BigInt(count))
         .push(" OFFSET ")
         .bind(Bind::BigInt(start - 1));
-    let rows: Vec<UserRow> = q.load_rows::<directory_users::SqlType, UserRow>(&mut conn)?;
-    Ok(Listed {
-        total,
-        start_index: start,
-        rows,
-        groups: None,
+    Ok(ListStatements {
+        count: cq,
+        page: q,
+        in_id_order: parsed.is_none() && sort_by.is_none(),
     })
 }
 
