@@ -27,14 +27,14 @@ struct SqlitePlanLine {
     detail: String,
 }
 
-/// The plan of a SCIM page statement, run as `list` runs it (in `list_snapshot`).
+/// The plan of a SCIM page statement, run as `list` runs it (in `list_reads`).
 fn plan(conn: &mut AnyConn, st: ListStatements) -> Vec<String> {
     plan_of(conn, st.page, st.in_id_order)
 }
 
-/// The plan of `page`, run as the lists run it (in `list_snapshot`).
+/// The plan of `page`, run as the lists run it (in `list_reads`).
 fn plan_of(conn: &mut AnyConn, page: Sql, in_id_order: bool) -> Vec<String> {
-    store::list_snapshot(conn, in_id_order, |c| match c {
+    store::list_reads(conn, in_id_order, |c| match c {
         AnyConn::Pg(_) => {
             let mut q = Sql::raw("EXPLAIN ");
             q.append(page);

@@ -380,7 +380,7 @@ pub fn list_users(core: &Core, f: &UserFilter, page: &Page) -> CoreResult<Paged<
     }
     let mut conn = core.db.conn()?;
     let (q, in_id_order) = users_query(core, f);
-    crate::store::list_snapshot(&mut conn, in_id_order, |c| {
+    crate::store::list_reads(&mut conn, in_id_order, |c| {
         let p: Paged<UserRow> = keyset(c, q, |u: &UserRow| u.id.clone(), page)?;
         Ok(Paged {
             data: users_with_groups(c, &p.data)?,
@@ -392,7 +392,7 @@ pub fn list_users(core: &Core, f: &UserFilter, page: &Page) -> CoreResult<Paged<
 
 /// The users `f` selects (`SELECT … FROM directory_users r WHERE …`, for [`keyset`]),
 /// and whether they are a directory's users in id order: then its `(directory_id, id)`
-/// index yields them unsorted (see `store::list_snapshot`).
+/// index yields them unsorted (see `store::list_reads`).
 pub(crate) fn users_query(core: &Core, f: &UserFilter) -> (Sql, bool) {
     let mut q = Sql::raw(format!(
         "SELECT {USER_COLUMNS} FROM directory_users r WHERE 1 = 1"
@@ -448,7 +448,7 @@ pub fn list_groups(core: &Core, f: &GroupFilter, page: &Page) -> CoreResult<Page
     }
     let mut conn = core.db.conn()?;
     let (q, in_id_order) = groups_query(f);
-    crate::store::list_snapshot(&mut conn, in_id_order, |c| {
+    crate::store::list_reads(&mut conn, in_id_order, |c| {
         let p: Paged<GroupRow> = keyset(c, q, |g: &GroupRow| g.id.clone(), page)?;
         let mut orgs = Orgs::default();
         let mut data = Vec::with_capacity(p.data.len());

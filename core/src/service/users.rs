@@ -702,14 +702,14 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
 
 /// The statements of a SCIM list page: the count of what the filter matches, the
 /// page, and whether the page is a directory's resources in id order (see
-/// `store::list_snapshot`).
+/// `store::list_reads`).
 pub(crate) struct ListStatements {
     pub count: Sql,
     pub page: Sql,
     pub in_id_order: bool,
 }
 
-/// Run a list page's statements in one snapshot: `totalResults`, then the rows (none
+/// Run a list page's statements (`store::list_reads`): `totalResults`, then the rows (none
 /// past the end or for `count=0`).
 pub(crate) fn run_list<T>(
     conn: &mut AnyConn,
@@ -718,7 +718,7 @@ pub(crate) fn run_list<T>(
     count: i64,
     load: impl FnOnce(&Sql, &mut AnyConn) -> diesel::QueryResult<Vec<T>>,
 ) -> CoreResult<Listed<T>> {
-    crate::store::list_snapshot(conn, st.in_id_order, |c| {
+    crate::store::list_reads(conn, st.in_id_order, |c| {
         let total = st.count.load::<CountRow>(c)?.first().map_or(0, |r| r.n);
         let rows = if count == 0 || start > total {
             Vec::new()

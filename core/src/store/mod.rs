@@ -510,28 +510,34 @@ fn pg_transaction<T>(
     }
 }
 
-/// Run the reads of one list page (`totalResults` and the rows) in one snapshot, so
-/// that they agree: a read-only REPEATABLE READ transaction on PostgreSQL, a read
-/// transaction on SQLite.
+/// Run the reads of one list page (`totalResults` and the rows).
 ///
 /// `in_id_order`: the page is a directory's rows in id order, which its
-/// `(directory_id, id)` index yields without sorting; PostgreSQL is told not to sort
-/// (`SET LOCAL enable_sort = off`) so that it reads them that way whatever its
-/// statistics say. Otherwise an estimate made before the table was analyzed, or one
-/// of a prepared statement's generic plan (the average directory's share of the
+/// `(directory_id, id)` index yields without sorting. The reads then run in one
+/// read-only snapshot (a REPEATABLE READ transaction on PostgreSQL, a read transaction
+/// on SQLite), so that the count agrees with the page, and PostgreSQL is told not to
+/// sort (`SET LOCAL enable_sort = off`) so that it reads the index in order whatever
+/// its statistics say. Otherwise an estimate made before the table was analyzed, or
+/// one of a prepared statement's generic plan (the average directory's share of the
 /// table), under-counts a large directory: PostgreSQL then fetches every row of the
 /// directory through another index and sorts them, wide documents included. At 50,000
 /// users that was 141 ms per page of 100, with a 36 MB sort spilled to disk, against
 /// 18 ms in index order (docs/BENCHMARKS.md, "Eighth session").
-pub fn list_snapshot<T>(
+///
+/// Other pages (a filter, a `sortBy`) keep the planner's choice and run as they are:
+/// a filtered list is also how IdPs look a resource up (`externalId eq …`,
+/// `displayName eq …`), and a transaction would cost those two more round trips.
+pub fn list_reads<T>(
     conn: &mut AnyConn,
     in_id_order: bool,
     f: impl FnOnce(&mut AnyConn) -> CoreResult<T>,
 ) -> CoreResult<T> {
-    let begin = if in_id_order {
-        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL enable_sort = off"
-    } else {
-        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-    };
-    pg_transaction(conn, begin, f)
+    if !in_id_order {
+        return f(conn);
+    }
+    pg_transaction(
+        conn,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL enable_sort = off",
+        f,
+    )
 }
