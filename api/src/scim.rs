@@ -435,6 +435,33 @@ fn render_one_group(
     Ok(proj.apply(render_group(row, members.as_deref(), &base)))
 }
 
+/// A page of groups, with their members (when projected) read for the whole page at
+/// once rather than per group.
+fn render_groups(
+    core: &Core,
+    dir: &DirectoryRow,
+    rows: &[GroupRow],
+    proj: &Projection,
+) -> Result<Vec<Value>, ScimError> {
+    let mut members = if proj.wants("members") && !rows.is_empty() {
+        let ids: Vec<String> = rows.iter().map(|g| g.id.clone()).collect();
+        let mut conn = core.db.conn()?;
+        Some(groups::members_of_many(&mut conn, &ids)?)
+    } else {
+        None
+    };
+    let base = core.scim_base(&dir.id);
+    Ok(rows
+        .iter()
+        .map(|g| {
+            let mine = members
+                .as_mut()
+                .map(|m| m.remove(&g.id).unwrap_or_default());
+            proj.apply(render_group(g, mine.as_deref(), &base))
+        })
+        .collect())
+}
+
 async fn list_users(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -660,10 +687,7 @@ async fn do_list_groups(
     let proj = q.projection();
     let body = run(&state, &req, move |core, dir| {
         let listed = groups::list(core, dir, &params)?;
-        let mut resources = Vec::with_capacity(listed.rows.len());
-        for g in &listed.rows {
-            resources.push(render_one_group(core, dir, g, &proj)?);
-        }
+        let resources = render_groups(core, dir, &listed.rows, &proj)?;
         Ok(list_response(listed.total, listed.start_index, resources))
     })
     .await?;
@@ -892,9 +916,7 @@ async fn root_search(
                     ..params.clone()
                 },
             )?;
-            for g in &l.rows {
-                resources.push(render_one_group(core, dir, g, &proj)?);
-            }
+            resources.extend(render_groups(core, dir, &l.rows, &proj)?);
         }
         Ok(list_response(total_u + total_g, start, resources))
     })

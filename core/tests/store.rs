@@ -1623,3 +1623,49 @@ fn compact_membership_events_are_read_out_one_by_one() {
     };
     assert!(log::list(&mut conn, &q).is_err());
 }
+
+/// The members of a list page's groups read at once (`members_of_many`) are each
+/// group's members as `members_of` reads them: users then groups, each in id order,
+/// with the display the client set or the member's name; a group without members has
+/// none.
+#[test]
+fn members_of_many_gives_each_group_what_members_of_gives() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let ids = create_users(&core, &dir, "mm", 5);
+    let a = groups::create(
+        &core,
+        &dir,
+        json!({"displayName": "a", "members": [{"value": ids[3]}, {"value": ids[0], "display": "Shown"}]}),
+    )
+    .unwrap();
+    let b = groups::create(
+        &core,
+        &dir,
+        json!({"displayName": "b", "members": [{"value": a.id}, {"value": ids[4]}, {"value": ids[1]}]}),
+    )
+    .unwrap();
+    let empty = groups::create(&core, &dir, json!({"displayName": "empty"})).unwrap();
+    let gids = vec![b.id.clone(), empty.id.clone(), a.id.clone()];
+    let flat = |refs: Vec<scimgate_core::scim::resource::Ref>| -> Vec<(String, Option<String>, &'static str)> {
+        refs.into_iter().map(|r| (r.id, r.display, r.kind)).collect()
+    };
+    let mut conn = core.db.conn().unwrap();
+    let mut many = groups::members_of_many(&mut conn, &gids).unwrap();
+    for g in &gids {
+        let one = flat(groups::members_of(&mut conn, g).unwrap());
+        assert_eq!(flat(many.remove(g).unwrap_or_default()), one, "{g}");
+    }
+    assert!(many.is_empty(), "only the groups asked for");
+    let b_members = flat(groups::members_of(&mut conn, &b.id).unwrap());
+    let mut users_of_b = vec![ids[1].clone(), ids[4].clone()];
+    users_of_b.sort();
+    assert_eq!(
+        b_members.iter().map(|m| m.0.clone()).collect::<Vec<_>>(),
+        [users_of_b, vec![a.id.clone()]].concat(),
+        "users in id order, then groups"
+    );
+    assert_eq!(b_members.last().map(|m| m.2), Some("Group"));
+    let a_members = flat(groups::members_of(&mut conn, &a.id).unwrap());
+    assert!(a_members.contains(&(ids[0].clone(), Some("Shown".into()), "User")));
+}
