@@ -477,20 +477,20 @@ pub fn directory_transaction<T>(
     }
     let begin =
         format!("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{directory_id}', 0))");
-    pg_transaction(conn, &begin, f)
+    transaction_opened_by(conn, &begin, f)
 }
 
-/// Run `f` in a transaction, on PostgreSQL opened by `begin` (`BEGIN` and what goes
-/// with it, in one round trip), on SQLite a deferred one; committing on `Ok` and
+/// Run `f` in a transaction: on PostgreSQL one opened by `pg_begin` (`BEGIN` and what
+/// goes with it, in one round trip), on SQLite a deferred one; committing on `Ok` and
 /// rolling back on `Err`, like diesel's `transaction`.
-fn pg_transaction<T>(
+fn transaction_opened_by<T>(
     conn: &mut AnyConn,
-    begin: &str,
+    pg_begin: &str,
     f: impl FnOnce(&mut AnyConn) -> CoreResult<T>,
 ) -> CoreResult<T> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if let AnyConn::Pg(pg) = conn {
-        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(pg, begin) {
+        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(pg, pg_begin) {
             // BEGIN may have run without the rest: leave no transaction open
             let _ = pg.batch_execute("ROLLBACK");
             return Err(e.into());
@@ -535,7 +535,7 @@ pub fn list_reads<T>(
     if !in_id_order {
         return f(conn);
     }
-    pg_transaction(
+    transaction_opened_by(
         conn,
         "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL enable_sort = off",
         f,
