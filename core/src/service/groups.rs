@@ -774,7 +774,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
     let (start, count) = page_bounds(core, p);
     let mut conn = core.db.conn()?;
     let st = list_statements(conn.dialect(), dir, p, (start, count))?;
-    users::run_list(&mut conn, st, start, count, |q, c| q.load(c))
+    users::run_list(&mut conn, st, |q, c| q.load(c))
 }
 
 /// [`ListStatements`] for a page of a directory's groups (`start`, `count`: see
@@ -842,6 +842,8 @@ pub(crate) fn list_statements(
     Ok(ListStatements {
         count: cq,
         page: q,
+        start,
+        limit: count,
         in_id_order,
     })
 }

@@ -322,15 +322,23 @@ fn users_with_groups(conn: &mut AnyConn, rows: &[UserRow]) -> CoreResult<Vec<Val
             of_user.entry(m.member_id).or_default().push(m.group_id);
         }
     }
-    let mut gids: Vec<String> = of_user.values().flatten().cloned().collect();
-    gids.sort_unstable();
-    gids.dedup();
-    let mut groups: HashMap<String, GroupRow> = HashMap::with_capacity(gids.len());
-    for chunk in gids.chunks(500) {
-        let found: Vec<GroupRow> = directory_groups::table
-            .filter(directory_groups::id.eq_any(chunk))
-            .select(GroupRow::as_select())
-            .load(conn)?;
+    // the groups by directory, as `groups::find_many` reads them (a page holds one
+    // directory's users; any number is handled)
+    let mut groups: HashMap<String, GroupRow> = HashMap::new();
+    let mut directories: Vec<&str> = rows.iter().map(|u| u.directory_id.as_str()).collect();
+    directories.sort_unstable();
+    directories.dedup();
+    for d in directories {
+        let mut gids: Vec<String> = rows
+            .iter()
+            .filter(|u| u.directory_id == d)
+            .filter_map(|u| of_user.get(&u.id))
+            .flatten()
+            .cloned()
+            .collect();
+        gids.sort_unstable();
+        gids.dedup();
+        let found = super::groups::find_many(conn, d, &gids)?;
         groups.extend(found.into_iter().map(|g| (g.id.clone(), g)));
     }
     let mut orgs = Orgs::default();

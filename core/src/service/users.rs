@@ -695,17 +695,19 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         }
     }
     let st = list_statements(dialect, dir, p, parsed.as_ref(), (start, count))?;
-    run_list(&mut conn, st, start, count, |q, c| {
+    run_list(&mut conn, st, |q, c| {
         q.load_rows::<directory_users::SqlType, UserRow>(c)
     })
 }
 
 /// The statements of a SCIM list page: the count of what the filter matches, the
-/// page, and whether the page is a directory's resources in id order (see
-/// `store::list_reads`).
+/// page, the page's bounds (see [`page_bounds`]), and whether the page is a
+/// directory's resources in id order (see `store::list_reads`).
 pub(crate) struct ListStatements {
     pub count: Sql,
     pub page: Sql,
+    pub start: i64,
+    pub limit: i64,
     pub in_id_order: bool,
 }
 
@@ -714,20 +716,18 @@ pub(crate) struct ListStatements {
 pub(crate) fn run_list<T>(
     conn: &mut AnyConn,
     st: ListStatements,
-    start: i64,
-    count: i64,
     load: impl FnOnce(&Sql, &mut AnyConn) -> diesel::QueryResult<Vec<T>>,
 ) -> CoreResult<Listed<T>> {
     crate::store::list_reads(conn, st.in_id_order, |c| {
         let total = st.count.load::<CountRow>(c)?.first().map_or(0, |r| r.n);
-        let rows = if count == 0 || start > total {
+        let rows = if st.limit == 0 || st.start > total {
             Vec::new()
         } else {
             load(&st.page, c)?
         };
         Ok(Listed {
             total,
-            start_index: start,
+            start_index: st.start,
             rows,
             groups: None,
         })
@@ -775,6 +775,8 @@ pub(crate) fn list_statements(
     Ok(ListStatements {
         count: cq,
         page: q,
+        start,
+        limit: count,
         in_id_order: parsed.is_none() && sort_by.is_none(),
     })
 }
