@@ -23,6 +23,7 @@ fn assert_scim_error(st: u16, body: &Value, status: u16, scim_type: Option<&str>
 fn user_lifecycle_with_meta_etag_location_and_content_type() {
     let s = Server::start();
     let d = s.onboard("okta scim v2.0");
+    let before = write_batches(&s);
     let (st, h, u) = s.scim(&d, Method::POST, "/Users", Some(user_body("ada@acme.test")));
     assert_eq!(st, 201, "{u}");
     let id = u["id"].as_str().unwrap().to_string();
@@ -78,6 +79,40 @@ fn user_lifecycle_with_meta_etag_location_and_content_type() {
     assert_eq!(st, 204);
     let (st, _, b) = s.scim(&d, Method::GET, &format!("/Users/{id}"), None);
     assert_scim_error(st, &b, 404, None);
+
+    // /metrics counts the write batches: the directory's activation (its first
+    // successful request), the POST, the applied PATCH and the DELETE committed whole;
+    // the PATCH refused by If-Match committed nothing
+    let after = write_batches(&s);
+    assert_eq!(
+        std::array::from_fn::<u64, 4, _>(|i| after[i] - before[i]),
+        [4, 0, 1, 5],
+        "optimistic, per_write, uncommitted batches, and writes"
+    );
+}
+
+/// The write-batch counters of `/metrics`: batches by outcome (optimistic, per_write,
+/// uncommitted), then writes.
+fn write_batches(s: &Server) -> [u64; 4] {
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    [
+        value("scimgate_write_batches_total{outcome=\"optimistic\"}"),
+        value("scimgate_write_batches_total{outcome=\"per_write\"}"),
+        value("scimgate_write_batches_total{outcome=\"uncommitted\"}"),
+        value("scimgate_write_batch_writes_total"),
+    ]
 }
 
 #[test]

@@ -723,6 +723,180 @@ fn a_batch_of_user_writes_keeps_user_names_unique_in_order() {
     assert_eq!(user_events(&mut conn, &f.id).len(), 1, "only f's creation");
 }
 
+/// The events of a directory in order, expanded one by one, as (event, data).
+fn directory_events(conn: &mut AnyConn, dir: &DirectoryRow) -> Vec<(String, serde_json::Value)> {
+    let q = EventQuery {
+        events: vec![],
+        after: None,
+        range_start: None,
+        range_end: None,
+        limit: 1000,
+        order: Order::Asc,
+        organization_id: None,
+        directory_id: Some(dir.id.clone()),
+    };
+    let (rows, _) = log::list(conn, &q).unwrap();
+    rows.into_iter()
+        .map(|e| (e.event, serde_json::from_str(&e.data).unwrap()))
+        .collect()
+}
+
+/// A batch of DELETEs (an IdP's offboarding wave). On PostgreSQL the users are read
+/// ahead with their groups, and deleted with their index rows and memberships in one
+/// statement at the end of the batch. Every DELETE gets what it would get alone: its
+/// events (`dsync.group.user_removed` per group, then `dsync.user.deleted`), no row
+/// left behind, its userName free for a create and a rename later in the batch, and a
+/// second DELETE of the same user is a 404. The batch commits in its first attempt.
+#[test]
+fn a_batch_of_deletes_commits_at_once_with_each_deletes_events() {
+    let t = TestDatabase::new();
+    let (core, dir) = core_with_directory(&t, "okta scim v2.0");
+    let a = users::create(&core, &dir, user_body("a@x.test")).unwrap();
+    let b = users::create(&core, &dir, user_body("b@x.test")).unwrap();
+    let c = users::create(&core, &dir, user_body("c@x.test")).unwrap();
+    let keep = users::create(&core, &dir, user_body("keep@x.test")).unwrap();
+    let eng = groups::create(
+        &core,
+        &dir,
+        json!({"displayName": "Eng", "members": [{"value": a.id}, {"value": keep.id}]}),
+    )
+    .unwrap();
+    let ops = groups::create(
+        &core,
+        &dir,
+        json!({"displayName": "Ops", "members": [{"value": a.id}]}),
+    )
+    .unwrap();
+    let mut conn = core.db.conn().unwrap();
+    let seen = directory_events(&mut conn, &dir).len();
+    drop(conn);
+    type R = scimgate_core::CoreResult<String>;
+    let del = |id: &str| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+        Box::new(move || users::delete(&core, &dir, &id, None).map(|_| id))
+            as Box<dyn FnOnce() -> R + Send>
+    };
+    let create = |name: &str| {
+        let (core, dir, name) = (core.clone(), dir.clone(), name.to_string());
+        Box::new(move || users::create(&core, &dir, user_body(&name)).map(|u| u.user_name))
+            as Box<dyn FnOnce() -> R + Send>
+    };
+    let rename = |id: &str, name: &str| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+        let ops = json!({"Operations": [{"op": "replace", "path": "userName", "value": name}]});
+        Box::new(move || users::patch(&core, &dir, &id, ops, None).map(|u| u.row.user_name))
+            as Box<dyn FnOnce() -> R + Send>
+    };
+    let stats = |core: &Core| {
+        let w = &core.write_stats;
+        (
+            w.optimistic.load(Ordering::Relaxed),
+            w.per_write.load(Ordering::Relaxed),
+        )
+    };
+    let before = stats(&core);
+    let results = in_one_batch(
+        &core,
+        &dir,
+        vec![
+            del(&a.id),
+            del(&b.id),
+            create("A@x.test"),
+            rename(&c.id, "B@x.test"),
+        ],
+    );
+    assert_eq!(results[0].as_deref().unwrap(), a.id);
+    assert_eq!(results[1].as_deref().unwrap(), b.id);
+    assert_eq!(
+        results[2].as_deref().unwrap(),
+        "A@x.test",
+        "a's name, freed"
+    );
+    assert_eq!(
+        results[3].as_deref().unwrap(),
+        "B@x.test",
+        "b's name, freed"
+    );
+    let after = stats(&core);
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (1, 0),
+        "one batch, committed in its first attempt"
+    );
+    let mut conn = core.db.conn().unwrap();
+    for gone in [&a.id, &b.id] {
+        assert!(users::find(&mut conn, &dir.id, gone).unwrap().is_none());
+        let attrs: i64 = user_attrs::table
+            .filter(user_attrs::user_id.eq(gone))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        let member: i64 = memberships::table
+            .filter(memberships::member_id.eq(gone))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!((attrs, member), (0, 0), "rows of {gone} left behind");
+    }
+    let members = |conn: &mut AnyConn, g: &str| -> Vec<String> {
+        groups::members_of(conn, g)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(members(&mut conn, &eng.id), std::slice::from_ref(&keep.id));
+    assert!(members(&mut conn, &ops.id).is_empty());
+    assert!(users::find(&mut conn, &dir.id, &keep.id).unwrap().is_some());
+    // the batch's events, in the order of its writes
+    let ev = directory_events(&mut conn, &dir);
+    let ev = &ev[seen..];
+    let summary: Vec<(&str, &str, &str)> = ev
+        .iter()
+        .map(|(name, data)| {
+            let user = data["user"]["id"]
+                .as_str()
+                .or(data["id"].as_str())
+                .unwrap_or("");
+            let group = data["group"]["id"].as_str().unwrap_or("");
+            (name.as_str(), user, group)
+        })
+        .collect();
+    let (first, second) = if eng.id < ops.id {
+        (eng.id.as_str(), ops.id.as_str())
+    } else {
+        (ops.id.as_str(), eng.id.as_str())
+    };
+    assert_eq!(
+        summary[..4],
+        [
+            ("dsync.group.user_removed", a.id.as_str(), first),
+            ("dsync.group.user_removed", a.id.as_str(), second),
+            ("dsync.user.deleted", a.id.as_str(), ""),
+            ("dsync.user.deleted", b.id.as_str(), ""),
+        ]
+    );
+    assert_eq!(summary[4].0, "dsync.user.created");
+    assert_eq!(summary[5], ("dsync.user.updated", c.id.as_str(), ""));
+    assert_eq!(ev.len(), 6);
+    assert_eq!(ev[2].1["email"], "a@x.test", "the deleted user as it was");
+    drop(conn);
+    // a second DELETE of a user in the batch that deletes it is a 404, and fails alone
+    let results = in_one_batch(&core, &dir, vec![del(&keep.id), del(&keep.id)]);
+    assert_eq!(results[0].as_deref().unwrap(), keep.id);
+    assert!(
+        matches!(&results[1], Err(scimgate_core::CoreError::NotFound(_))),
+        "{:?}",
+        results[1]
+    );
+    let mut conn = core.db.conn().unwrap();
+    assert!(users::find(&mut conn, &dir.id, &keep.id).unwrap().is_none());
+    assert!(members(&mut conn, &eng.id).is_empty());
+    let ev = directory_events(&mut conn, &dir);
+    let names: Vec<&str> = ev[seen + 6..].iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["dsync.group.user_removed", "dsync.user.deleted"]);
+}
+
 /// Connections are not tested on every checkout (a round trip per request); a database
 /// restart while the pool idles must still cost no request: after an idle second the
 /// pool tests what it hands out and replaces the dead connections. On PostgreSQL every
@@ -1118,9 +1292,52 @@ fn a_groups_version_moves_once_per_membership_change() {
     want.sort();
     assert_eq!(members, want);
     // a remove alone
-    let rm = json!({"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])});
-    let d = groups::patch(&core, &dir, &g.id, members_patch(json!([rm])), None).unwrap();
+    let rm =
+        |i: usize| json!({"op": "remove", "path": format!("members[value eq \"{}\"]", ids[i])});
+    let d = groups::patch(&core, &dir, &g.id, members_patch(json!([rm(0)])), None).unwrap();
     check(&d, v0 + 3);
+    // removing a member no more (or never) in the group changes nothing
+    let e = groups::patch(&core, &dir, &g.id, members_patch(json!([rm(0)])), None).unwrap();
+    check(&e, v0 + 3);
+    // a remove, then an add, in one PATCH: one change (on PostgreSQL the version is
+    // written by the statement that deletes the member)
+    let f = groups::patch(
+        &core,
+        &dir,
+        &g.id,
+        members_patch(json!([rm(2), add(0)])),
+        None,
+    )
+    .unwrap();
+    check(&f, v0 + 4);
+    // several values, one named twice and one not a member: each member removed once,
+    // with one event each
+    let mut conn = core.db.conn().unwrap();
+    let seen = directory_events(&mut conn, &dir).len();
+    drop(conn);
+    let values =
+        json!([{"value": ids[0]}, {"value": ids[0]}, {"value": ids[1]}, {"value": ids[3]}]);
+    let h = groups::patch(
+        &core,
+        &dir,
+        &g.id,
+        members_patch(json!([{"op": "remove", "path": "members", "value": values}])),
+        None,
+    )
+    .unwrap();
+    check(&h, v0 + 5);
+    let mut conn = core.db.conn().unwrap();
+    assert!(groups::members_of(&mut conn, &g.id).unwrap().is_empty());
+    let removed: Vec<String> = directory_events(&mut conn, &dir)[seen..]
+        .iter()
+        .map(|(name, data)| format!("{name} {}", data["user"]["id"].as_str().unwrap_or("")))
+        .collect();
+    let mut want = vec![
+        format!("dsync.group.user_removed {}", ids[0]),
+        format!("dsync.group.user_removed {}", ids[3]),
+    ];
+    want.sort();
+    assert_eq!(removed, want);
 }
 
 /// No attribute or membership row outlives its user, group or directory. On

@@ -377,26 +377,52 @@ fn existing_members(
     Ok(out)
 }
 
-/// Delete the named memberships of a group (same probing as `members_probe`).
-fn delete_members(c: &mut AnyConn, group_id: &str, ids: &[String]) -> CoreResult<()> {
+/// Delete the named memberships of a group (same probing as `members_probe`) and
+/// return the ids of the members deleted. With `bump`, the group's version is set in
+/// the same statement on PostgreSQL when a member was deleted (a data-modifying
+/// `WITH`, as `insert_memberships`); the returned flag says whether it was. SQLite
+/// leaves the version to the caller.
+fn delete_members(
+    c: &mut AnyConn,
+    group_id: &str,
+    ids: &[String],
+    bump: Option<Bump<'_>>,
+) -> CoreResult<(Vec<String>, bool)> {
     let dialect = c.dialect();
+    let mut gone = Vec::new();
+    let mut bumped = false;
     for chunk in ids.chunks(500) {
-        match dialect {
+        let q = match dialect {
             Dialect::Pg => {
-                let mut q = Sql::raw("DELETE FROM memberships WHERE ctid IN (");
+                let mut q = Sql::raw("WITH d AS (DELETE FROM memberships WHERE ctid IN (");
                 q.append(members_probe(dialect, group_id, chunk, "m.ctid"))
-                    .push(")");
-                q.execute(c)?;
+                    .push(") RETURNING member_id)");
+                if let (Some(b), false) = (&bump, bumped) {
+                    q.push(", bump AS (UPDATE directory_groups SET version = ")
+                        .bind(Bind::BigInt(b.version))
+                        .push(", updated_at = ")
+                        .bind(Bind::Timestamp(b.at))
+                        .push(" WHERE id = ")
+                        .text(b.group_id)
+                        .push(" AND EXISTS (SELECT 1 FROM d))");
+                }
+                q.push(" SELECT member_id FROM d");
+                q
             }
             Dialect::Sqlite => {
                 let mut q = Sql::raw("DELETE FROM memberships WHERE rowid IN (");
                 q.append(members_probe(dialect, group_id, chunk, "m.rowid"))
-                    .push(")");
-                q.execute(c)?;
+                    .push(") RETURNING member_id");
+                q
             }
+        };
+        let rows: Vec<MemberIdRow> = q.load(c)?;
+        if dialect == Dialect::Pg && bump.is_some() && !rows.is_empty() {
+            bumped = true;
         }
+        gone.extend(rows.into_iter().map(|r| r.member_id));
     }
-    Ok(())
+    Ok((gone, bumped))
 }
 
 /// The values of a membership row, in the order of `MEMBERSHIP_COLUMNS`.
@@ -639,16 +665,23 @@ impl<'a> MemberCtx<'a> {
         if ids.is_empty() {
             return Ok(());
         }
-        let existing = existing_members(c, &self.group.id, &ids)?;
         // removing a non-member (or an unknown id) is a successful no-op (IdPs retry)
-        let mut gone: Vec<String> = ids.into_iter().filter(|i| existing.contains(i)).collect();
+        let now = clock::now();
+        let bump = self.bumped_at.is_none().then(|| Bump {
+            group_id: &self.group.id,
+            version: self.group.version + 1,
+            at: now,
+        });
+        let (mut gone, bumped) = delete_members(c, &self.group.id, &ids, bump)?;
+        if bumped {
+            self.bumped_at = Some(now);
+        }
         gone.sort();
         gone.dedup();
         if gone.is_empty() {
             return Ok(());
         }
         let user_rows = users::find_many(c, &self.dir.id, &gone)?;
-        delete_members(c, &self.group.id, &gone)?;
         self.changed = true;
         self.touched.extend(user_rows.iter().map(|u| u.id.clone()));
         let visible = user_rows.iter().filter(|u| self.visible(u));
@@ -884,17 +917,23 @@ fn update_group(
         created_at: old.created_at,
         updated_at: clock::now(),
     };
-    diesel::update(directory_groups::table.filter(directory_groups::id.eq(&old.id)))
-        .set((
-            directory_groups::display_name.eq(&row.display_name),
-            directory_groups::display_name_ci.eq(&row.display_name_ci),
-            directory_groups::external_id.eq(&row.external_id),
-            directory_groups::version.eq(row.version),
-            directory_groups::scim.eq(&row.scim),
-            directory_groups::normalized.eq(&row.normalized),
-            directory_groups::updated_at.eq(row.updated_at),
-        ))
-        .execute(c)?;
+    Sql::update_by_id(
+        "directory_groups",
+        [
+            ("display_name", Some(Bind::Text(row.display_name.clone()))),
+            (
+                "display_name_ci",
+                Some(Bind::Text(row.display_name_ci.clone())),
+            ),
+            ("external_id", row.external_id.clone().map(Bind::Text)),
+            ("version", Some(Bind::BigInt(row.version))),
+            ("scim", Some(Bind::Text(row.scim.clone()))),
+            ("normalized", Some(Bind::Text(row.normalized.clone()))),
+            ("updated_at", Some(Bind::Timestamp(row.updated_at))),
+        ],
+        &row.id,
+    )
+    .execute(c)?;
     if !prev.is_empty() {
         sink.emit(
             events::GROUP_UPDATED,
@@ -976,13 +1015,18 @@ fn bump_if_members_changed(
     Ok(g)
 }
 
+/// Set a group's version and modification time (one prepared statement, see
+/// `Sql::update_by_id`).
 fn set_version(c: &mut AnyConn, group_id: &str, version: i64, at: NaiveDateTime) -> CoreResult<()> {
-    diesel::update(directory_groups::table.filter(directory_groups::id.eq(group_id)))
-        .set((
-            directory_groups::version.eq(version),
-            directory_groups::updated_at.eq(at),
-        ))
-        .execute(c)?;
+    Sql::update_by_id(
+        "directory_groups",
+        [
+            ("version", Some(Bind::BigInt(version))),
+            ("updated_at", Some(Bind::Timestamp(at))),
+        ],
+        group_id,
+    )
+    .execute(c)?;
     Ok(())
 }
 

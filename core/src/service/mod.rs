@@ -101,7 +101,30 @@ pub struct Core {
     pub bus: Bus,
     pub settings: Arc<Settings>,
     pub auth: Arc<auth::AuthCache>,
+    /// Counts of committed write batches, for `/metrics` and tests.
+    pub write_stats: Arc<WriteStats>,
     combiner: Arc<combine::Combiner>,
+}
+
+/// How write batches ended since start (`Core::commit_batch`): `optimistic` batches
+/// committed whole in their first attempt; a `per_write` batch had a write fail in it
+/// and committed in a second attempt with a savepoint per write; an `uncommitted` batch
+/// committed nothing (a lone write that failed, or a commit the database refused).
+/// `writes` counts the writes of all batches.
+#[derive(Debug, Default)]
+pub struct WriteStats {
+    pub optimistic: std::sync::atomic::AtomicU64,
+    pub per_write: std::sync::atomic::AtomicU64,
+    pub uncommitted: std::sync::atomic::AtomicU64,
+    pub writes: std::sync::atomic::AtomicU64,
+}
+
+impl WriteStats {
+    fn count(&self, counter: &std::sync::atomic::AtomicU64, writes: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        counter.fetch_add(1, Relaxed);
+        self.writes.fetch_add(writes as u64, Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Core {
@@ -117,6 +140,7 @@ impl Core {
             bus,
             settings: Arc::new(settings),
             auth: Arc::new(auth::AuthCache::default()),
+            write_stats: Arc::new(WriteStats::default()),
             combiner: Arc::new(combine::Combiner::default()),
         }
     }
@@ -350,6 +374,7 @@ impl Core {
         let mut conn = match self.db.conn() {
             Ok(c) => c,
             Err(e) => {
+                self.write_stats.count(&self.write_stats.uncommitted, batch);
                 let msg = e.to_string();
                 return jobs
                     .into_iter()
@@ -371,13 +396,18 @@ impl Core {
         } else {
             self.commit_together(&mut conn, dir, &jobs, user_batch)
         };
+        let stats = &self.write_stats;
         let (committed, results) = match optimistic {
-            Ok(appended) => (
-                Ok(appended),
-                jobs.iter().map(|_| Ok(())).collect::<Vec<_>>(),
-            ),
+            Ok(appended) => {
+                stats.count(&stats.optimistic, batch);
+                (
+                    Ok(appended),
+                    jobs.iter().map(|_| Ok(())).collect::<Vec<_>>(),
+                )
+            }
             // a create's own errors (a taken userName) are its job's, run alone below
             Err(e) if batch == 1 && !creates_only => {
+                stats.count(&stats.uncommitted, batch);
                 first_error = Some(e);
                 (Err(None), Vec::new())
             }
@@ -397,6 +427,10 @@ impl Core {
                     }
                     events::append(c, &dir.id, &dir.organization_id, all)
                 });
+                match r {
+                    Ok(_) => stats.count(&stats.per_write, batch),
+                    Err(_) => stats.count(&stats.uncommitted, batch),
+                }
                 (r.map_err(Some), results)
             }
         };

@@ -36,18 +36,6 @@ pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Opti
         .optional()?)
 }
 
-/// The resource a write targets: 404 when absent, 412 when `If-Match` does not match.
-fn find_for_write(
-    c: &mut AnyConn,
-    directory_id: &str,
-    id: &str,
-    if_match: Option<&str>,
-) -> CoreResult<UserRow> {
-    let row = find(c, directory_id, id)?.ok_or_else(|| not_found(id))?;
-    Core::check_if_match(row.version, if_match)?;
-    Ok(row)
-}
-
 /// A user with the groups it belongs to (`groups` of its SCIM representation).
 #[derive(Debug, Clone)]
 pub struct WithGroups {
@@ -181,7 +169,8 @@ pub(crate) fn id_in(q: &mut Sql, dialect: Dialect, col: &str, ids: &[String]) {
     };
 }
 
-/// [`find_for_write`] with the user's groups, for writes that answer with the user.
+/// The user a write targets, with its groups (in a batch, the read-ahead copy): 404
+/// when absent, 412 when `If-Match` does not match.
 fn find_for_write_with_groups(
     c: &mut AnyConn,
     directory_id: &str,
@@ -847,23 +836,28 @@ fn update_user(
     Ok(row)
 }
 
-/// Write an updated user row.
+/// Write an updated user row (one prepared statement, see `Sql::update_by_id`).
 fn write_row(c: &mut AnyConn, row: &UserRow) -> CoreResult<()> {
-    diesel::update(directory_users::table.filter(directory_users::id.eq(&row.id)))
-        .set((
-            directory_users::user_name.eq(&row.user_name),
-            directory_users::user_name_ci.eq(&row.user_name_ci),
-            directory_users::external_id.eq(&row.external_id),
-            directory_users::active.eq(row.active),
-            directory_users::email_ci.eq(&row.email_ci),
-            directory_users::state.eq(&row.state),
-            directory_users::version.eq(row.version),
-            directory_users::scim.eq(&row.scim),
-            directory_users::normalized.eq(&row.normalized),
-            directory_users::updated_at.eq(row.updated_at),
-        ))
-        .execute(c)
-        .map_err(|e| map_unique(e.into(), &row.user_name))?;
+    let [_, _, user_name, user_name_ci, external_id, active, email_ci, state, version, scim, normalized, _, updated_at] =
+        user_values(row);
+    Sql::update_by_id(
+        "directory_users",
+        [
+            ("user_name", user_name),
+            ("user_name_ci", user_name_ci),
+            ("external_id", external_id),
+            ("active", active),
+            ("email_ci", email_ci),
+            ("state", state),
+            ("version", version),
+            ("scim", scim),
+            ("normalized", normalized),
+            ("updated_at", updated_at),
+        ],
+        &row.id,
+    )
+    .execute(c)
+    .map_err(|e| map_unique(e.into(), &row.user_name))?;
     Ok(())
 }
 
@@ -1009,15 +1003,13 @@ pub fn prepare_delete(
         id,
         if_match,
         move |_, c, sink, dir, id, if_match| {
-            let old = find_for_write(c, &dir.id, id, if_match)?;
+            // the user and its groups in one read (in a batch, the read-ahead copy)
+            let WithGroups { row: old, groups } =
+                find_for_write_with_groups(c, &dir.id, id, if_match)?;
             let visible = old.active || policy == InactivePolicy::Keep;
             // DELETE = user_removed for each membership, then user.deleted (PRODUCT.md)
-            let group_ids: Vec<String> = memberships::table
-                .filter(memberships::member_id.eq(&old.id))
-                .order(memberships::group_id.asc())
-                .select(memberships::group_id)
-                .load(c)?;
-            if visible && !group_ids.is_empty() {
+            if visible && !groups.is_empty() {
+                let group_ids: Vec<String> = groups.into_iter().map(|g| g.id).collect();
                 let user_obj = du::user_object_json(&old, &dir.organization_id);
                 for g in groups::find_many(c, &dir.id, &group_ids)? {
                     let group_obj = json::text(&du::group_object(&g, &dir.organization_id));
@@ -1027,11 +1019,9 @@ pub fn prepare_delete(
                     );
                 }
             }
-            diesel::delete(memberships::table.filter(memberships::member_id.eq(&old.id)))
-                .execute(c)?;
-            diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(&old.id))).execute(c)?;
-            diesel::delete(directory_users::table.filter(directory_users::id.eq(&old.id)))
-                .execute(c)?;
+            if let Some(id) = batch::defer_delete(old.id.clone()) {
+                delete_rows(c, &[id])?;
+            }
             if visible {
                 sink.emit(
                     events::USER_DELETED,
@@ -1041,6 +1031,35 @@ pub fn prepare_delete(
             Ok(())
         },
     )
+}
+
+/// Delete users with their filter-index rows and memberships: on PostgreSQL one
+/// statement (the memberships and index rows as data-modifying CTEs, which always run
+/// to completion), on SQLite a statement per table.
+pub(crate) fn delete_rows(c: &mut AnyConn, ids: &[String]) -> CoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if c.dialect() == Dialect::Pg {
+        let ids = || Bind::Array(Column::Text(ids.to_vec()));
+        let mut q = Sql::raw("WITH m AS (DELETE FROM memberships WHERE member_id = ANY(");
+        q.bind(ids())
+            .push("::text[])), a AS (DELETE FROM user_attrs WHERE user_id = ANY(")
+            .bind(ids())
+            .push("::text[])) DELETE FROM directory_users WHERE id = ANY(")
+            .bind(ids())
+            .push("::text[])");
+        q.execute(c)?;
+        return Ok(());
+    }
+    for chunk in ids.chunks(500) {
+        diesel::delete(memberships::table.filter(memberships::member_id.eq_any(chunk)))
+            .execute(c)?;
+        diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq_any(chunk))).execute(c)?;
+        diesel::delete(directory_users::table.filter(directory_users::id.eq_any(chunk)))
+            .execute(c)?;
+    }
+    Ok(())
 }
 
 /// A directory's users in id order after `after` (keyset paging of whole directories).

@@ -130,6 +130,29 @@ impl Sql {
     pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
         self.bind(Bind::Text(s.into()))
     }
+    /// `UPDATE table SET column = value, … WHERE id = id`, a `None` value written as
+    /// the literal `NULL`: one statement text per pattern of NULLs, each prepared once
+    /// (diesel's own `update().set()` statements are never prepared: parsed and planned
+    /// on every write).
+    pub fn update_by_id(
+        table: &str,
+        sets: impl IntoIterator<Item = (&'static str, Option<Bind>)>,
+        id: &str,
+    ) -> Sql {
+        let mut q = Sql::raw(format!("UPDATE {table} SET "));
+        for (i, (column, value)) in sets.into_iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push(column).push(" = ");
+            match value {
+                Some(b) => q.bind(b),
+                None => q.push("NULL"),
+            };
+        }
+        q.push(" WHERE id = ").text(id);
+        q
+    }
     /// `$1, $2, …`: one text bind per item (an `IN` list).
     pub fn list<'a>(&mut self, items: impl IntoIterator<Item = &'a String>) -> &mut Self {
         for (i, v) in items.into_iter().enumerate() {
@@ -493,6 +516,25 @@ mod tests {
         assert_eq!(q.render(Dialect::Pg), "SELECT 1 WHERE a = $1 AND b = $2");
         assert_eq!(q.render(Dialect::Sqlite), "SELECT 1 WHERE a = ? AND b = ?");
         assert_eq!(q.bind_count(), 2);
+    }
+
+    #[test]
+    fn update_by_id_binds_values_and_writes_none_as_null() {
+        let q = Sql::update_by_id(
+            "t",
+            [
+                ("a", Some(Bind::Text("x".into()))),
+                ("b", None),
+                ("c", Some(Bind::BigInt(3))),
+            ],
+            "id1",
+        );
+        assert_eq!(
+            q.render(Dialect::Pg),
+            "UPDATE t SET a = $1, b = NULL, c = $2 WHERE id = $3"
+        );
+        assert_eq!(q.bind_count(), 3);
+        assert!(q.cacheable, "prepared once per text");
     }
 
     #[test]
