@@ -398,13 +398,8 @@ fn delete_members(
                 q.append(members_probe(dialect, group_id, chunk, "m.ctid"))
                     .push(") RETURNING member_id)");
                 if let (Some(b), false) = (&bump, bumped) {
-                    q.push(", bump AS (UPDATE directory_groups SET version = ")
-                        .bind(Bind::BigInt(b.version))
-                        .push(", updated_at = ")
-                        .bind(Bind::Timestamp(b.at))
-                        .push(" WHERE id = ")
-                        .text(b.group_id)
-                        .push(" AND EXISTS (SELECT 1 FROM d))");
+                    q.push(", ");
+                    b.cte(&mut q, " AND EXISTS (SELECT 1 FROM d)");
                 }
                 q.push(" SELECT member_id FROM d");
                 q
@@ -440,11 +435,25 @@ fn membership_values(r: &MembershipRow) -> [Option<Bind>; 6] {
 const MEMBERSHIP_COLUMNS: &str =
     "group_id, member_id, directory_id, member_type, created_at, display";
 
-/// A group's new version and modification time, written with its new members.
+/// A group's new version and modification time, written with a change of its members.
 struct Bump<'a> {
     group_id: &'a str,
     version: i64,
     at: NaiveDateTime,
+}
+
+impl Bump<'_> {
+    /// The PostgreSQL CTE `bump AS (UPDATE directory_groups … WHERE id = … <and>)`.
+    fn cte(&self, q: &mut Sql, and: &str) {
+        q.push("bump AS (UPDATE directory_groups SET version = ")
+            .bind(Bind::BigInt(self.version))
+            .push(", updated_at = ")
+            .bind(Bind::Timestamp(self.at))
+            .push(" WHERE id = ")
+            .text(self.group_id)
+            .push(and)
+            .push(")");
+    }
 }
 
 /// Insert membership rows and, with `bump`, set the group's version in the same
@@ -474,13 +483,9 @@ fn insert_memberships(
         )?;
         let mut q = Sql::raw("");
         if let Some(b) = bump {
-            q.push("WITH bump AS (UPDATE directory_groups SET version = ")
-                .bind(Bind::BigInt(b.version))
-                .push(", updated_at = ")
-                .bind(Bind::Timestamp(b.at))
-                .push(" WHERE id = ")
-                .text(b.group_id)
-                .push(") ");
+            q.push("WITH ");
+            b.cte(&mut q, "");
+            q.push(" ");
         }
         q.push(format!(
             "INSERT INTO memberships ({MEMBERSHIP_COLUMNS}) SELECT * FROM "
