@@ -552,18 +552,11 @@ fn in_one_batch<T: Send + 'static>(
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
-fn user_events(conn: &mut AnyConn, user_id: &str) -> Vec<serde_json::Value> {
-    let rows: Vec<EventRow> = events::table
-        .order(events::seq.asc())
-        .select(EventRow::as_select())
-        .load(conn)
-        .unwrap();
-    rows.into_iter()
-        .map(|e| {
-            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
-            json!({"event": e.event, "data": data})
-        })
-        .filter(|e| e["data"]["id"] == user_id)
+fn user_events(conn: &mut AnyConn, dir: &DirectoryRow, user_id: &str) -> Vec<serde_json::Value> {
+    directory_events(conn, dir)
+        .into_iter()
+        .filter(|(_, data)| data["id"] == user_id)
+        .map(|(event, data)| json!({"event": event, "data": data}))
         .collect()
 }
 
@@ -650,7 +643,7 @@ fn a_batch_of_user_writes_sees_its_own_changes() {
     assert_eq!((stored_b.version, stored_b.active), (b.version + 1, false));
     assert!(users::find(&mut conn, &dir.id, &d.id).unwrap().is_none());
     // and the events are those of the writes one after the other
-    let ev = user_events(&mut conn, &a.id);
+    let ev = user_events(&mut conn, &dir, &a.id);
     let names: Vec<&str> = ev.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(
         names,
@@ -720,7 +713,11 @@ fn a_batch_of_user_writes_keeps_user_names_unique_in_order() {
         (f_now.user_name.as_str(), f_now.version),
         ("f@x.test", f.version)
     );
-    assert_eq!(user_events(&mut conn, &f.id).len(), 1, "only f's creation");
+    assert_eq!(
+        user_events(&mut conn, &dir, &f.id).len(),
+        1,
+        "only f's creation"
+    );
 }
 
 /// The events of a directory in order, expanded one by one, as (event, data).

@@ -79,41 +79,32 @@ pub(crate) fn take_ahead(id: &str) -> Option<WithGroups> {
     CTX.with(|c| c.borrow_mut().as_mut().and_then(|ctx| ctx.ahead.remove(id)))
 }
 
-/// Defer the update of a user row to the end of the batch: `None` when deferred,
-/// the row back when there is no batch context (the caller writes it now).
-pub(crate) fn defer(row: UserRow) -> Option<UserRow> {
+/// Defer `v` into one of the context's lists: `None` when deferred, `v` back when
+/// there is no batch context (the caller writes it now).
+fn defer_into<T>(v: T, list: impl FnOnce(&mut Ctx) -> &mut Vec<T>) -> Option<T> {
     CTX.with(|c| match c.borrow_mut().as_mut() {
         Some(ctx) => {
-            ctx.behind.push(row);
+            list(ctx).push(v);
             None
         }
-        None => Some(row),
+        None => Some(v),
     })
 }
 
-/// Defer the insert of a created user to the end of the batch: `None` when deferred,
-/// the user back when there is no batch context (the caller inserts it now).
+/// Defer the update of a user row to the end of the batch (see [`defer_into`]).
+pub(crate) fn defer(row: UserRow) -> Option<UserRow> {
+    defer_into(row, |ctx| &mut ctx.behind)
+}
+
+/// Defer the insert of a created user to the end of the batch (see [`defer_into`]).
 pub(crate) fn defer_insert(user: NewUser) -> Option<NewUser> {
-    CTX.with(|c| match c.borrow_mut().as_mut() {
-        Some(ctx) => {
-            ctx.created.push(user);
-            None
-        }
-        None => Some(user),
-    })
+    defer_into(user, |ctx| &mut ctx.created)
 }
 
 /// Defer the deletion of a user (its row, index rows and memberships) to the end of
-/// the batch: `None` when deferred, the id back when there is no batch context (the
-/// caller deletes it now).
+/// the batch (see [`defer_into`]).
 pub(crate) fn defer_delete(id: String) -> Option<String> {
-    CTX.with(|c| match c.borrow_mut().as_mut() {
-        Some(ctx) => {
-            ctx.deleted.push(id);
-            None
-        }
-        None => Some(id),
-    })
+    defer_into(id, |ctx| &mut ctx.deleted)
 }
 
 /// The created users deferred so far, taken out of the context (for a batch of creates
