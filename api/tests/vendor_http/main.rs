@@ -1,0 +1,57 @@
+//! The vendor API, black-box over HTTP against the real binary: WorkOS wire shapes
+//! (../shared/docs/WIRE-COMPAT.md), cursors, the events API with its three `events` encodings and
+//! long poll, snapshots, role and attribute mappings, directory deletion, and multi-instance
+//! behaviour over Redis; one module a topic, in one test binary like `scim_http`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod directories;
+mod events;
+mod instances;
+mod mappings;
+mod objects;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn seed(s: &Server, d: &Dir, n: usize) -> (Vec<String>, String) {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut b = user_body(&format!("user{i:03}@acme.test"));
+        b["externalId"] = json!(format!("idp-{i}"));
+        b["title"] = json!("Engineer");
+        b["schemas"] = json!([
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ]);
+        b["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+            json!({"department": "R&D", "employeeNumber": format!("{i}")});
+        let (st, _, u) = s.scim(d, Method::POST, "/Users", Some(b));
+        assert_eq!(st, 201, "{u}");
+        ids.push(u["id"].as_str().unwrap().to_string());
+    }
+    let members: Vec<Value> = ids.iter().take(2).map(|i| json!({"value": i})).collect();
+    let (st, _, g) = s.scim(d, Method::POST, "/Groups", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Developers", "externalId": "g-1", "members": members})));
+    assert_eq!(st, 201, "{g}");
+    (ids, g["id"].as_str().unwrap().to_string())
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn event_names_of(v: &Value) -> Vec<String> {
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect()
+}
