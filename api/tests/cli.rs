@@ -4,8 +4,9 @@
 
 use std::process::{Command, Output};
 
-use scimgate_core::testing::{TempDir, TestDatabase};
+use scimgate_core::testing::TestDatabase;
 use serde_json::Value;
+use tempfile::TempDir;
 
 fn run(db: &TestDatabase, data: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_scimgate"));
@@ -30,7 +31,7 @@ fn json_of(o: &Output) -> Value {
 #[test]
 fn onboarding_commands_print_json_and_secrets_once() {
     let db = TestDatabase::new();
-    let data = TempDir::new("scimgate-cli").unwrap();
+    let data = TempDir::with_prefix("scimgate-cli-").unwrap();
     let m = json_of(&run(&db, &data, &["migrate"], &[]));
     assert!(m["applied"].is_array());
     let key = json_of(&run(
@@ -103,7 +104,7 @@ fn onboarding_commands_print_json_and_secrets_once() {
 #[test]
 fn admins_create_takes_the_password_from_the_environment_or_stdin() {
     let db = TestDatabase::new();
-    let data = TempDir::new("scimgate-cli").unwrap();
+    let data = TempDir::with_prefix("scimgate-cli-").unwrap();
     let a = json_of(&run(
         &db,
         &data,

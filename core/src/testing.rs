@@ -7,6 +7,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use tempfile::TempDir;
 
 use crate::store::Db;
 
@@ -19,29 +20,6 @@ pub struct TestDatabase {
     admin_url: Option<String>,
     name: Option<String>,
     _dir: Option<TempDir>,
-}
-
-/// A temporary directory removed on drop.
-pub struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
-        let p = std::env::temp_dir().join(format!(
-            "{prefix}-{}",
-            crate::ids::new_id("t").to_lowercase()
-        ));
-        std::fs::create_dir_all(&p)?;
-        Ok(TempDir(p))
-    }
-    pub fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The configured PostgreSQL server for tests, if any.
@@ -93,7 +71,7 @@ impl TestDatabase {
     /// A fresh SQLite database regardless of configuration.
     #[allow(clippy::expect_used)]
     pub fn sqlite() -> TestDatabase {
-        let dir = TempDir::new("scimgate-test").expect("temp dir");
+        let dir = TempDir::with_prefix("scimgate-test-").expect("temp dir");
         let url = format!("sqlite://{}/test.db", dir.path().display());
         TestDatabase {
             url,

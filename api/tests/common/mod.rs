@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
 use reqwest::Method;
-use scimgate_core::testing::{redis_url, TempDir, TestDatabase};
+use scimgate_core::testing::{redis_url, TestDatabase};
 use serde_json::{json, Value};
+use tempfile::TempDir;
 
 pub const API_KEY: &str = "sk_test_blackbox_0123456789abcdefghij";
 
@@ -41,7 +42,7 @@ impl Server {
     /// Start another instance on the same database (multi-instance tests).
     pub fn start_on(db: std::sync::Arc<TestDatabase>, env: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let data = TempDir::new("scimgate-bb").unwrap();
+        let data = TempDir::with_prefix("scimgate-bb-").unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimgate"));
         cmd.arg("serve")
