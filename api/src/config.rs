@@ -1,5 +1,5 @@
-//! Configuration from `SCIMGATE_*` environment variables (PRODUCT.md "Command line and
-//! configuration"). Every setting is optional; with none set, scimgate runs embedded:
+//! Configuration from `SCIMGATE_*` environment variables (../shared/docs/PRODUCT.md "Command line
+//! and configuration"). Every setting is optional; with none set, scimgate runs embedded:
 //! SQLite under `./data/`, in-process notifications, listening on 127.0.0.1:8080.
 
 use std::env;

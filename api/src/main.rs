@@ -1,5 +1,5 @@
 //! `scimgate`: the directory-sync gateway binary (serve, migrate, and the onboarding
-//! commands of PRODUCT.md "Command line and configuration").
+//! commands of ../shared/docs/PRODUCT.md "Command line and configuration").
 
 mod config;
 mod error;

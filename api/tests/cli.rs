@@ -1,5 +1,5 @@
-//! The command-line contract of PRODUCT.md ("Command line and configuration"), run as
-//! the real binary on a fresh database.
+//! The command-line contract of ../shared/docs/PRODUCT.md ("Command line and configuration"), run
+//! as the real binary on a fresh database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Command, Output};

@@ -1,5 +1,5 @@
-//! PRODUCT.md "Durability": a change and its event commit in one transaction, and a SCIM
-//! request that got a 2xx is never lost. The real binary is killed (SIGKILL, no shutdown
+//! ../shared/docs/PRODUCT.md "Durability": a change and its event commit in one transaction, and a
+//! SCIM request that got a 2xx is never lost. The real binary is killed (SIGKILL, no shutdown
 //! of any kind) while clients create and deactivate users; a new process on the same
 //! database must show every acknowledged write, each with its event, and the directory's
 //! event sequence without a gap. SQLite by default, PostgreSQL with

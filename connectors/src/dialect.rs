@@ -1,4 +1,4 @@
-//! WorkOS directory types (WIRE-COMPAT.md §4), restricted to the SCIM-capable ones.
+//! WorkOS directory types (../shared/docs/WIRE-COMPAT.md §4), restricted to the SCIM-capable ones.
 
 use std::fmt;
 

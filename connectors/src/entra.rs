@@ -1,7 +1,7 @@
 //! Microsoft Entra ID (formerly Azure AD) dialect knowledge.
 //!
-//! Sources (IDP-QUIRKS.md §2 "Microsoft Entra ID"): Microsoft's SCIM tutorial and its "Known
-//! issues and resolutions with SCIM 2.0 protocol compliance" page; manager shapes from
+//! Sources (../shared/docs/IDP-QUIRKS.md §2 "Microsoft Entra ID"): Microsoft's SCIM tutorial and
+//! its "Known issues and resolutions with SCIM 2.0 protocol compliance" page; manager shapes from
 //! apache/directory-scimple#1242, MicrosoftDocs/azure-docs#11784, thomaspoignant/scim-patch#453.
 //! Trace: `conformance/traces/entra_lifecycle.json`.
 

@@ -1,7 +1,7 @@
 //! JumpCloud dialect knowledge.
 //!
-//! Sources (IDP-QUIRKS.md §2 "JumpCloud"): JumpCloud "Identity Management using a Custom SCIM
-//! Integration" (support article), the unimoni KB note on member PATCHes. Trace:
+//! Sources (../shared/docs/IDP-QUIRKS.md §2 "JumpCloud"): JumpCloud "Identity Management using a
+//! Custom SCIM Integration" (support article), the unimoni KB note on member PATCHes. Trace:
 //! `conformance/traces/jumpcloud_lifecycle.json`.
 //!
 //! * Activation creates a test user and a test group, then DELETEs both (or deactivates the user

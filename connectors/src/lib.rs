@@ -7,8 +7,8 @@
 //! per-IdP setup instructions shown to IT admins.
 //!
 //! The quirk IDs cited in comments and test names (`ENTRA-STRING-BOOL`, `OKTA-PATCH-NOPATH`, ...)
-//! are the rows of `docs/IDP-QUIRKS.md` §3; `connectors/README.md` lists which function and
-//! test covers each of them.
+//! are the rows of `../shared/docs/IDP-QUIRKS.md` §3; `connectors/README.md` lists which function
+//! and test covers each of them.
 //!
 //! Nothing in this crate panics on any input: every entry point is total, and malformed input is
 //! answered with a [`DialectError`] whose `detail` names the offending attribute.
@@ -147,8 +147,8 @@ pub enum ResourceKind {
     Group,
 }
 
-/// A normalized directory user (WorkOS `directory_user` fields, WIRE-COMPAT.md §5). Core adds
-/// ids, timestamps, `raw_attributes` and roles.
+/// A normalized directory user (WorkOS `directory_user` fields, ../shared/docs/WIRE-COMPAT.md §5).
+/// Core adds ids, timestamps, `raw_attributes` and roles.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NormalizedUser {
     /// `externalId`; if absent, `userName`; if both are absent, `""`.
@@ -188,7 +188,8 @@ pub struct AttributeMapping {
     pub key: String,
 }
 
-/// A normalized directory group (WorkOS `directory_group` fields, WIRE-COMPAT.md §6).
+/// A normalized directory group (the WorkOS `directory_group` fields of
+/// ../shared/docs/WIRE-COMPAT.md §6).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NormalizedGroup {
     /// `externalId`, else `""`.

@@ -1,5 +1,5 @@
 //! Mapping a (core-canonical) SCIM document onto WorkOS `directory_user` / `directory_group`
-//! fields (WIRE-COMPAT.md §5-§6), including custom-attribute mappings.
+//! fields (../shared/docs/WIRE-COMPAT.md §5-§6), including custom-attribute mappings.
 
 use serde_json::{Map, Value};
 

@@ -1,8 +1,8 @@
 //! Okta dialect knowledge.
 //!
-//! Sources (IDP-QUIRKS.md §2 "Okta"): Okta SCIM 2.0 reference (okta/okta-developer-docs
-//! `docs/reference/scim/scim-20/index.md`), Okta SCIM concepts and FAQ. Trace:
-//! `conformance/traces/okta_lifecycle.json`.
+//! Sources (../shared/docs/IDP-QUIRKS.md §2 "Okta"): Okta SCIM 2.0 reference
+//! (okta/okta-developer-docs `docs/reference/scim/scim-20/index.md`), Okta SCIM concepts and FAQ.
+//! Trace: `conformance/traces/okta_lifecycle.json`.
 //!
 //! Okta's shapes are RFC-legal except for the write-side noise this module names: `POST /Users`
 //! carries `password` and `groups: []`, and the update `PUT` echoes `id`, `meta` and `groups`

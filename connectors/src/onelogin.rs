@@ -1,11 +1,11 @@
 //! OneLogin dialect knowledge.
 //!
 //! OneLogin renders request bodies from an admin-editable "SCIM JSON Template" with
-//! `{$user.*}` macros (IDP-QUIRKS.md §2 "OneLogin", sources: OneLogin SCIM Provisioner setup
-//! guides by keepnetlabs/pigeonholelive/kantega, the django-scim2 adapter comment). Hence:
-//! `"active": "{$user.active}"` arrives as the *string* `"true"`/`"false"`, `"id": null`, the
-//! enterprise manager as `{"managerId": …, "displayName": …}`, `schemas` listing only the core URN
-//! while enterprise keys are present, and `emails` as a single object.
+//! `{$user.*}` macros (../shared/docs/IDP-QUIRKS.md §2 "OneLogin", sources: OneLogin SCIM
+//! Provisioner setup guides by keepnetlabs/pigeonholelive/kantega, the django-scim2 adapter
+//! comment). Hence: `"active": "{$user.active}"` arrives as the *string* `"true"`/`"false"`,
+//! `"id": null`, the enterprise manager as `{"managerId": …, "displayName": …}`, `schemas`
+//! listing only the core URN while enterprise keys are present, and `emails` as a single object.
 
 use serde_json::{Map, Value};
 

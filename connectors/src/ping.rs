@@ -1,8 +1,8 @@
 //! PingFederate SCIM Provisioner / PingOne outbound provisioning dialect knowledge.
 //!
-//! Sources (IDP-QUIRKS.md §2 "Ping"): docs.pingidentity.com `pf_scim_connector.html`, its user
-//! and group management page, the connector settings reference and changelog. Trace:
-//! `conformance/traces/ping_lifecycle.json`.
+//! Sources (../shared/docs/IDP-QUIRKS.md §2 "Ping"): docs.pingidentity.com
+//! `pf_scim_connector.html`, its user and group management page, the connector settings reference
+//! and changelog. Trace: `conformance/traces/ping_lifecycle.json`.
 //!
 //! Ping never PATCHes users: updates and "Remove User Action = Disable" are full `PUT`s
 //! (OKTA-PUT-DEACTIVATE applies), groups are PATCHed (connector ≥ 1.4) or PUT

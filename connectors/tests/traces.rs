@@ -1,6 +1,6 @@
 //! Replays every request body of the conformance traces through the normalizers: the published
 //! ones (`tests/fixtures/traces`, copied from `conformance/traces/`) and ours, written from
-//! IDP-QUIRKS.md for the traces the catalogue names but does not publish
+//! ../shared/docs/IDP-QUIRKS.md for the traces the catalogue names but does not publish
 //! (`tests/fixtures/traces/catalogue`): every body the gateway must accept
 //! normalizes, every body it must reject (expect_status 400) is rejected, and the JumpCloud
 //! activation self-test is recognised.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Server instructions per request, counted by callgrind: repeatable to a fraction of a
-# percent for the same build and inputs, whatever else the VM is doing (wall-clock
-# figures on the development VM moved by ±30 % within minutes).
+# Server instructions per request, counted by callgrind: repeatable for the same build and
+# inputs whatever else the VM is doing, where wall-clock figures on a shared VM move from
+# one minute to the next (docs/BENCHMARKS.md).
 #
 #   scripts/bench/callgrind.sh BIN create|lookup [N=1000]
 #   scripts/bench/callgrind.sh BIN group          (20 sequential PATCHes of 100 members)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Replay every IdP trace of ../shared/conformance/traces, and ours of
-connectors/tests/fixtures/traces/catalogue (the traces IDP-QUIRKS.md names but does not publish,
-written from its catalogue), through ../shared/conformance/replay.py, with its event checks,
-against a real scimgate on SQLite and on PostgreSQL + Redis.
+connectors/tests/fixtures/traces/catalogue (the traces ../shared/docs/IDP-QUIRKS.md names but does
+not publish, written from its catalogue), through ../shared/conformance/replay.py, with its event
+checks, against a real scimgate on SQLite and on PostgreSQL + Redis.
 
 Each trace gets a fresh organization and directory of the trace's IdP type, so its
 expect_final counts and expect_events see only its own writes.

@@ -195,7 +195,7 @@ impl Ctx<'_> {
     fn set_whole(&mut self, t: AttrTarget, is_add: bool, value: Value) -> CoreResult<()> {
         let container = container_create(self.doc, &t.loc)?;
         let Some(def) = t.def else {
-            // Unknown attribute: verbatim (tolerance, PRODUCT.md).
+            // Unknown attribute: verbatim (tolerance, ../shared/docs/PRODUCT.md).
             no_nul(&t.path, &value)?;
             let key = key_ci(container, &t.name).unwrap_or(t.name);
             match (is_add, container.get_mut(&key), value) {

@@ -153,8 +153,9 @@ impl Ctx<'_> {
                 )));
             }
             Some(u) => {
-                // Unknown extension (kept, PRODUCT.md). `urn:x:2.0:User` parses as uri `urn:x:2.0` + name
-                // `User`: that, or an object value for a URN not yet stored, is the whole extension object.
+                // Unknown extension (kept, ../shared/docs/PRODUCT.md). `urn:x:2.0:User` parses as
+                // uri `urn:x:2.0` + name `User`: that, or an object value for a URN not yet stored,
+                // is the whole extension object.
                 let whole = filter.is_none()
                     && sub.is_none()
                     && ((value_is_object && key_ci(self.doc, u).is_none())

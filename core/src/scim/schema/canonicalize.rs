@@ -41,9 +41,9 @@ pub struct MemberRef {
 ///   and writeOnly ones (`password`: never stored) are dropped; for Groups `members` is removed from the
 ///   document and returned in [`Canonical::members`];
 /// - `schemas` is rebuilt: core URN, the enterprise URN when its object is non-empty, then the URN keys of
-///   the other extension objects present (kept verbatim, PRODUCT.md); URIs listed in `schemas` that carry no
-///   attributes (Entra's ADSCIM Group URI, ENTRA-GROUP-SCHEMA) are dropped, and extension keys present
-///   without a `schemas` entry are listed (ONELOGIN-TEMPLATE-TYPES);
+///   the other extension objects present (kept verbatim, ../shared/docs/PRODUCT.md); URIs listed in
+///   `schemas` that carry no attributes (Entra's ADSCIM Group URI, ENTRA-GROUP-SCHEMA) are dropped,
+///   and extension keys present without a `schemas` entry are listed (ONELOGIN-TEMPLATE-TYPES);
 /// - values are type-checked against the definitions (booleans after
 ///   [`coerce_value`](scimgate_connectors::coerce_value), ENTRA-STRING-BOOL); a single value where a
 ///   multi-valued attribute belongs is wrapped (ONELOGIN-EMAILS-OBJECT); a bare string where a complex
@@ -263,7 +263,7 @@ impl Builder {
             None => (name_path, None),
         };
         let Some(def) = core_attr(self.kind, name) else {
-            // Unknown non-URN attribute: kept verbatim (tolerance, PRODUCT.md).
+            // Unknown non-URN attribute: kept verbatim (tolerance, ../shared/docs/PRODUCT.md).
             no_nul(name_path, &value)?;
             set_ci(&mut self.core, name_path, value);
             return Ok(());
