@@ -12,8 +12,11 @@ use crate::auth::DirectoryToken;
 use crate::error::ScimError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::model::{DirectoryRow, GroupRow};
 use scimgate_core::scim::resource::list_response;
 use scimgate_core::service::groups;
+use scimgate_core::{Core, CoreResult};
+use serde_json::Value;
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -87,9 +90,26 @@ pub async fn replace(
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
+    change(&state, q, token, id, if_match, body, groups::replace).await
+}
+
+/// What `groups::replace` and `groups::patch` are.
+type Change = fn(&Core, &DirectoryRow, &str, Value, Option<&str>) -> CoreResult<GroupRow>;
+
+/// A PUT, or a PATCH that asks for the group back: on the blocking pool, answered with
+/// the group as written (its members read again when projected).
+async fn change(
+    state: &AppState,
+    q: Projected,
+    token: DirectoryToken,
+    id: ResourceId,
+    if_match: IfMatch,
+    body: Body,
+    apply: Change,
+) -> Result<HttpResponse, ScimError> {
     let (id, im, proj) = (id.0, if_match.0, q.projection);
     exec::blocking(&state.core, token, move |core, dir| {
-        let row = groups::replace(core, dir, &id, body.0, im.as_deref())?;
+        let row = apply(core, dir, &id, body.0, im.as_deref())?;
         render::group_response(core, dir, &row, &proj, StatusCode::OK)
     })
     .await
@@ -107,29 +127,24 @@ pub async fn patch(
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, im, proj) = (id.0, if_match.0, q.projection);
-    if !q.asked {
-        // nothing to read back for a 204: the write alone, awaited
-        return exec::write(
-            &state.core,
-            token,
-            move |core, dir| groups::prepare_patch(core, dir, &id, body.0, im.as_deref()),
-            |_, _, row| {
-                Ok(Rendered {
-                    status: StatusCode::NO_CONTENT,
-                    body: None,
-                    version: row.version,
-                    location: None,
-                })
-            },
-        )
-        .await
-        .map(Rendered::into_response);
+    if q.asked {
+        return change(&state, q, token, id, if_match, body, groups::patch).await;
     }
-    exec::blocking(&state.core, token, move |core, dir| {
-        let row = groups::patch(core, dir, &id, body.0, im.as_deref())?;
-        render::group_response(core, dir, &row, &proj, StatusCode::OK)
-    })
+    // nothing to read back for a 204: the write alone, awaited
+    let (id, im) = (id.0, if_match.0);
+    exec::write(
+        &state.core,
+        token,
+        move |core, dir| groups::prepare_patch(core, dir, &id, body.0, im.as_deref()),
+        |_, _, row| {
+            Ok(Rendered {
+                status: StatusCode::NO_CONTENT,
+                body: None,
+                version: row.version,
+                location: None,
+            })
+        },
+    )
     .await
     .map(Rendered::into_response)
 }

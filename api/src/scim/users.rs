@@ -16,8 +16,9 @@ use crate::state::AppState;
 use scimgate_core::model::DirectoryRow;
 use scimgate_core::scim::filter::is_point_lookup;
 use scimgate_core::scim::resource::{list_response, list_response_text};
-use scimgate_core::service::users;
-use scimgate_core::Core;
+use scimgate_core::service::{users, Write};
+use scimgate_core::{Core, CoreResult};
+use serde_json::Value;
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -113,17 +114,7 @@ pub async fn replace(
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, im, proj) = (id.0, if_match.0, q.projection);
-    exec::write(
-        &state.core,
-        token,
-        move |core, dir| users::prepare_replace(core, dir, &id, body.0, im.as_deref()),
-        move |core, dir, u| {
-            render::user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
-        },
-    )
-    .await
-    .map(Rendered::into_response)
+    change(&state, q, token, id, if_match, body, users::prepare_replace).await
 }
 
 pub async fn patch(
@@ -134,11 +125,28 @@ pub async fn patch(
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
+    change(&state, q, token, id, if_match, body, users::prepare_patch).await
+}
+
+/// What `users::prepare_replace` and `users::prepare_patch` are.
+type PrepareChange =
+    fn(&Core, &DirectoryRow, &str, Value, Option<&str>) -> CoreResult<Write<users::WithGroups>>;
+
+/// A PUT or PATCH of one user: an awaited write, answered with the user as written.
+async fn change(
+    state: &AppState,
+    q: Projected,
+    token: DirectoryToken,
+    id: ResourceId,
+    if_match: IfMatch,
+    body: Body,
+    prepare: PrepareChange,
+) -> Result<HttpResponse, ScimError> {
     let (id, im, proj) = (id.0, if_match.0, q.projection);
     exec::write(
         &state.core,
         token,
-        move |core, dir| users::prepare_patch(core, dir, &id, body.0, im.as_deref()),
+        move |core, dir| prepare(core, dir, &id, body.0, im.as_deref()),
         move |core, dir, u| {
             render::user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
         },
