@@ -208,6 +208,16 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status)
             .content_type("application/json")
-            .json(json!({"code": self.code, "message": self.message}))
+            .json(ErrorBody {
+                code: self.code,
+                message: &self.message,
+            })
     }
+}
+
+/// The vendor API's error body (WorkOS style): `{"code", "message"}`.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
 }

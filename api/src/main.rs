@@ -1,8 +1,10 @@
 //! `scimgate`: the directory-sync gateway binary (serve, migrate, and the onboarding
 //! commands of ../shared/docs/PRODUCT.md "Command line and configuration").
 
+mod auth;
 mod config;
 mod error;
+mod exec;
 mod guard;
 mod ops;
 mod scim;

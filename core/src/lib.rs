@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod testing;
+pub mod wire;
 
 pub use error::{CoreError, CoreResult, ScimType};
 pub use service::{Core, InactivePolicy, Settings};

@@ -1,0 +1,115 @@
+//! `/directories` (WIRE-COMPAT.md §1, §4): create (scimgate's onboarding), list, get,
+//! delete.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::body::{Body, Fields};
+use super::params::{Invalid, PageQuery, Query};
+use crate::auth::ApiKey;
+use crate::error::ApiError;
+use crate::exec;
+use crate::state::AppState;
+use scimgate_core::service::admin;
+use scimgate_core::service::reads::{self, DirectoryFilter};
+use scimgate_core::wire;
+
+/// `POST /directories`: `{"organization_id", "type", "name"?}`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Fields")]
+pub struct NewDirectory {
+    organization_id: String,
+    dir_type: String,
+    name: Option<String>,
+}
+
+impl TryFrom<Fields> for NewDirectory {
+    type Error = Invalid;
+    fn try_from(f: Fields) -> Result<Self, Invalid> {
+        Ok(NewDirectory {
+            organization_id: f.required("organization_id")?,
+            dir_type: f.required("type")?,
+            name: f.text("name")?,
+        })
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    body: Body<NewDirectory>,
+) -> Result<HttpResponse, ApiError> {
+    let NewDirectory {
+        organization_id,
+        dir_type,
+        name,
+    } = body.0;
+    let created = exec::blocking(&state.core, key, move |core, _| {
+        Ok(admin::create_directory(
+            core,
+            &organization_id,
+            &dir_type,
+            name.as_deref(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(wire::CreatedDirectory::from(&created)))
+}
+
+/// `GET /directories?organization_id&search&domain` and the page.
+#[derive(Debug, Deserialize)]
+pub struct ListDirectories {
+    #[serde(flatten)]
+    page: PageQuery,
+    organization_id: Option<String>,
+    search: Option<String>,
+    domain: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    q: Query<ListDirectories>,
+    key: ApiKey,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.0;
+    let (page, f) = (
+        q.page.0,
+        DirectoryFilter {
+            organization_id: q.organization_id,
+            search: q.search,
+            domain: q.domain,
+        },
+    );
+    let v = exec::blocking(&state.core, key, move |core, _| {
+        Ok(reads::list_directories(core, &f, &page)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(wire::List::from(v)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let v = exec::blocking(&state.core, key, move |core, _| {
+        Ok(reads::get_directory(core, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// `DELETE /directories/{id}`: 202; `dsync.deleted` is the directory's last event.
+pub async fn delete(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    exec::blocking(&state.core, key, move |core, _| {
+        Ok(admin::delete_directory(core, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().finish())
+}

@@ -1,0 +1,59 @@
+//! `/directory_users` (WIRE-COMPAT.md §1, §5): list and get. The objects are core's
+//! (`directory_user` with its `groups`), passed through as built.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::params::{PageQuery, Query};
+use crate::auth::ApiKey;
+use crate::error::ApiError;
+use crate::exec;
+use crate::state::AppState;
+use scimgate_core::service::reads::{self, UserFilter};
+use scimgate_core::wire;
+
+/// `GET /directory_users?directory&group&idp_id&email` and the page.
+#[derive(Debug, Deserialize)]
+pub struct ListUsers {
+    #[serde(flatten)]
+    page: PageQuery,
+    directory: Option<String>,
+    group: Option<String>,
+    idp_id: Option<String>,
+    email: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    q: Query<ListUsers>,
+    key: ApiKey,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.0;
+    let (page, f) = (
+        q.page.0,
+        UserFilter {
+            directory: q.directory,
+            group: q.group,
+            idp_id: q.idp_id,
+            email: q.email,
+        },
+    );
+    let v = exec::blocking(&state.core, key, move |core, _| {
+        Ok(reads::list_users(core, &f, &page)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(wire::List::from(v)))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let v = exec::blocking(&state.core, key, move |core, _| {
+        Ok(reads::get_user(core, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}

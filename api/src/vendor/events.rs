@@ -1,0 +1,197 @@
+//! `GET /events` (WIRE-COMPAT.md §1, §3), with scimgate's `directory_id` and the long
+//! poll `wait=SECONDS` (≤ 30): answered as soon as a matching event exists.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::params::{int, Invalid, Query};
+use crate::auth::ApiKey;
+use crate::error::ApiError;
+use crate::exec;
+use crate::state::AppState;
+use scimgate_core::bus::Notice;
+use scimgate_core::clock;
+use scimgate_core::events::{self, EventQuery, Order};
+use scimgate_core::model::EventRow;
+use scimgate_core::{wire, Core, CoreResult};
+
+/// The parameters of `GET /events`, checked in this order.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawEvents")]
+pub struct ListEvents {
+    query: EventQuery,
+    /// How long to wait for a first event (0–30 s).
+    wait: Duration,
+}
+
+#[derive(Deserialize)]
+struct RawEvents {
+    /// `events=a,b`, `events=a%2Cb` or `events[]=a&events[]=b` (WIRE-COMPAT.md §1)
+    #[serde(default)]
+    events: Vec<String>,
+    limit: Option<String>,
+    order: Option<String>,
+    before: Option<String>,
+    wait: Option<String>,
+    after: Option<String>,
+    range_start: Option<String>,
+    range_end: Option<String>,
+    organization_id: Option<String>,
+    directory_id: Option<String>,
+}
+
+impl TryFrom<RawEvents> for ListEvents {
+    type Error = Invalid;
+    fn try_from(r: RawEvents) -> Result<Self, Invalid> {
+        if let Some(n) = r
+            .events
+            .iter()
+            .find(|n| !events::ALL_EVENTS.contains(&n.as_str()))
+        {
+            return Err(Invalid(format!("unknown event name {n:?}")));
+        }
+        let limit = int("limit", r.limit.as_deref())?.unwrap_or(10);
+        if !(1..=100).contains(&limit) {
+            return Err(Invalid("limit must be between 1 and 100".into()));
+        }
+        // the events stream moves forward with `after`: `asc` (default) and `normal`
+        // (WorkOS: "after fetches newer records") read it oldest first; `desc` newest first
+        let order = match r.order.as_deref() {
+            None | Some("asc") | Some("normal") => Order::Asc,
+            Some("desc") => Order::Desc,
+            Some(o) => {
+                return Err(Invalid(format!(
+                    "order must be asc, desc or normal, not {o:?}"
+                )))
+            }
+        };
+        if r.before.is_some() {
+            return Err(Invalid(
+                "`before` is not supported on /events; page forward with `after` (or use order=desc)"
+                    .into(),
+            ));
+        }
+        let wait = int("wait", r.wait.as_deref())?.unwrap_or(0);
+        if !(0..=30).contains(&wait) {
+            return Err(Invalid("wait must be between 0 and 30 seconds".into()));
+        }
+        let query = EventQuery {
+            events: r.events,
+            after: r.after,
+            range_start: time("range_start", r.range_start.as_deref())?,
+            range_end: time("range_end", r.range_end.as_deref())?,
+            limit,
+            order,
+            organization_id: r.organization_id,
+            directory_id: r.directory_id,
+        };
+        if query.range_start.is_some() && query.after.is_some() {
+            return Err(Invalid(
+                "`range_start` and `after` are mutually exclusive".into(),
+            ));
+        }
+        Ok(ListEvents {
+            query,
+            wait: Duration::from_secs(wait as u64),
+        })
+    }
+}
+
+fn time(name: &str, v: Option<&str>) -> Result<Option<chrono::NaiveDateTime>, Invalid> {
+    v.map(|s| {
+        clock::parse_rfc3339(s)
+            .ok_or_else(|| Invalid(format!("`{name}` must be an ISO 8601 date-time")))
+    })
+    .transpose()
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    q: Query<ListEvents>,
+    key: ApiKey,
+) -> Result<HttpResponse, ApiError> {
+    let ListEvents { query, wait: w } = q.0;
+    let (rows, after) = wait(&state.core, &key, &query, w).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(list_text(&rows, after)))
+}
+
+/// The long poll: the first page of `q` that holds an event, or the page read when
+/// `wait` is over (empty). The key is verified again with each read, as a revocation
+/// may come during the wait.
+pub async fn wait(
+    core: &Core,
+    key: &ApiKey,
+    q: &EventQuery,
+    wait: Duration,
+) -> Result<(Vec<EventRow>, Option<String>), ApiError> {
+    let deadline = Instant::now() + wait;
+    // subscribe before the first read, so a commit between read and wait is not missed
+    let mut rx = core.bus.subscribe();
+    loop {
+        let qq = q.clone();
+        let (rows, after) =
+            exec::blocking(core, key.clone(), move |core, _| Ok(page(core, &qq)?)).await?;
+        let now = Instant::now();
+        if !rows.is_empty() || now >= deadline {
+            return Ok((rows, after));
+        }
+        // wait for a matching wake-up; re-check at least every 250 ms (a commit on
+        // another instance without Redis, or below another transaction's horizon)
+        let until = deadline.min(now + Duration::from_millis(250));
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(left, rx.recv()).await {
+                Ok(Ok(Notice::Events {
+                    directory_id,
+                    organization_id,
+                    ..
+                })) => {
+                    let hit = q.directory_id.as_ref().is_none_or(|d| *d == directory_id)
+                        && q.organization_id
+                            .as_ref()
+                            .is_none_or(|o| *o == organization_id);
+                    if hit {
+                        break;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                // lagged, closed or timed out: read again
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+    }
+}
+
+/// One page of events and the cursor after it.
+fn page(core: &Core, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Option<String>)> {
+    let mut conn = core.db.conn()?;
+    events::list(&mut conn, q)
+}
+
+/// The event list (WIRE-COMPAT.md §1: `list_metadata` has only `after`) as text: each
+/// event's stored JSON is spliced in (`EventRow::to_json_string`), not parsed again.
+fn list_text(rows: &[EventRow], after: Option<String>) -> String {
+    let mut body =
+        String::with_capacity(rows.iter().map(|r| r.data.len() + 256).sum::<usize>() + 64);
+    body.push_str("{\"object\":\"list\",\"data\":[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&r.to_json_string());
+    }
+    body.push_str("],\"list_metadata\":");
+    body.push_str(
+        &serde_json::to_string(&wire::EventListMetadata { after })
+            .unwrap_or_else(|_| "{\"after\":null}".into()),
+    );
+    body.push('}');
+    body
+}

@@ -1,0 +1,167 @@
+//! A directory's custom-attribute mappings (`/directories/{id}/attribute_mappings`)
+//! and an organization's group → role mappings (`/organizations/{id}/role_mappings`,
+//! `/directory_users/{id}/roles/explain`): scimgate's additions, in WorkOS style.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::body::{Body, Fields};
+use super::params::Invalid;
+use crate::auth::ApiKey;
+use crate::error::ApiError;
+use crate::exec;
+use crate::state::AppState;
+use scimgate_connectors::AttributeMapping;
+use scimgate_core::service::{admin, roles};
+use scimgate_core::wire;
+
+pub async fn get_attributes(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (m, defaults) = exec::blocking(&state.core, key, move |core, _| {
+        Ok(admin::attribute_mappings(core, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(wire::AttributeMappings::new(m, defaults)))
+}
+
+/// `PUT /directories/{id}/attribute_mappings`: `{"mappings": [{"path":
+/// "urn:…:enterprise:2.0:User:department", "key": "department"}, …]}`;
+/// `{"mappings": null}` restores the directory type's defaults.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Fields")]
+pub struct SetAttributes {
+    /// `None`: the type's defaults.
+    mappings: Option<Vec<AttributeMapping>>,
+}
+
+impl TryFrom<Fields> for SetAttributes {
+    type Error = Invalid;
+    fn try_from(f: Fields) -> Result<Self, Invalid> {
+        if !f.has("mappings") {
+            return Err(Invalid(
+                "`mappings` is required (an array, or null for the defaults)".into(),
+            ));
+        }
+        let mappings = f
+            .get("mappings")
+            .map(|v| {
+                serde_json::from_value(v.clone()).map_err(|e| {
+                    Invalid(format!("`mappings` must be an array of {{path, key}}: {e}"))
+                })
+            })
+            .transpose()?;
+        Ok(SetAttributes { mappings })
+    }
+}
+
+pub async fn set_attributes(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    body: Body<SetAttributes>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, mappings) = (path.into_inner(), body.0.mappings);
+    let defaults = mappings.is_none();
+    let m = exec::blocking(&state.core, key, move |core, _| {
+        Ok(admin::set_attribute_mappings(core, &id, mappings)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(wire::AttributeMappings::new(m, defaults)))
+}
+
+/// `POST /organizations/{id}/role_mappings`: `{"group_id", "role_slug", "priority"?}`
+/// (an `i32`, default 0; the highest priority's role is a user's `role`).
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Fields")]
+pub struct NewRoleMapping {
+    group_id: String,
+    role_slug: String,
+    priority: i32,
+}
+
+impl TryFrom<Fields> for NewRoleMapping {
+    type Error = Invalid;
+    fn try_from(f: Fields) -> Result<Self, Invalid> {
+        Ok(NewRoleMapping {
+            group_id: f.required("group_id")?,
+            role_slug: f.required("role_slug")?,
+            priority: match f.get("priority") {
+                None => 0,
+                Some(v) => v
+                    .as_i64()
+                    .and_then(|p| i32::try_from(p).ok())
+                    .ok_or_else(|| Invalid("`priority` must be an integer".into()))?,
+            },
+        })
+    }
+}
+
+pub async fn create_role(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    body: Body<NewRoleMapping>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, m) = (path.into_inner(), body.0);
+    let row = exec::blocking(&state.core, key, move |core, _| {
+        admin::get_organization(core, &org)?;
+        Ok(roles::create_mapping(
+            core,
+            &org,
+            &m.group_id,
+            &m.role_slug,
+            m.priority,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(wire::RoleMapping::from(&row)))
+}
+
+pub async fn list_roles(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org = path.into_inner();
+    let rows = exec::blocking(&state.core, key, move |core, _| {
+        admin::get_organization(core, &org)?;
+        Ok(roles::list_mappings(core, &org)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(wire::List::whole(
+        rows.iter().map(wire::RoleMapping::from).collect(),
+    )))
+}
+
+pub async fn delete_role(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, id) = path.into_inner();
+    exec::blocking(&state.core, key, move |core, _| {
+        Ok(roles::delete_mapping(core, &org, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /directory_users/{id}/roles/explain`: which group, through which mapping, gave
+/// a user each role (core's `role_explanation`, passed through).
+pub async fn explain_roles(
+    state: web::Data<AppState>,
+    key: ApiKey,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let v: Value = exec::blocking(&state.core, key, move |core, _| {
+        Ok(roles::explain(core, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
