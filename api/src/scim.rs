@@ -16,7 +16,7 @@ use scimgate_core::scim::resource::{
     etag, list_response, list_response_text, render_group, render_user, render_user_text,
     Projection, Ref,
 };
-use scimgate_core::service::users::ListParams;
+use scimgate_core::service::list_paging::{self, ListParams};
 use scimgate_core::service::{self, admin, auth, groups, users, Write};
 use scimgate_core::Core;
 
@@ -377,9 +377,8 @@ fn user_groups(
     Ok(if let Some(g) = prefetched {
         g
     } else if proj.wants("groups") && !rows.is_empty() {
-        let mut conn = core.db.conn()?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        users::groups_of(&mut conn, &ids)?
+        users::groups_of(core, &ids)?
     } else {
         Vec::new()
     })
@@ -427,8 +426,7 @@ fn render_one_group(
 ) -> Result<Value, ScimError> {
     let base = core.scim_base(&dir.id);
     let members = if proj.wants("members") {
-        let mut conn = core.db.conn()?;
-        Some(groups::members_of(&mut conn, &row.id)?)
+        Some(groups::members_of(core, &row.id)?)
     } else {
         None
     };
@@ -445,8 +443,7 @@ fn render_groups(
 ) -> Result<Vec<Value>, ScimError> {
     let mut members = if proj.wants("members") && !rows.is_empty() {
         let ids: Vec<String> = rows.iter().map(|g| g.id.clone()).collect();
-        let mut conn = core.db.conn()?;
-        Some(groups::members_of_many(&mut conn, &ids)?)
+        Some(groups::members_of_many(core, &ids)?)
     } else {
         None
     };
@@ -802,7 +799,7 @@ async fn delete_group(
 fn limits(state: &AppState) -> SpConfigLimits {
     SpConfigLimits {
         max_results: state.config.max_page_size as u32,
-        max_operations: state.core.settings.max_patch_ops as u32,
+        max_operations: state.core.settings().max_patch_ops as u32,
         max_payload_size: state.config.max_body_bytes as u64,
         filter_max_terms: scimgate_core::scim::filter::MAX_FILTER_TERMS as u32,
     }
@@ -888,7 +885,7 @@ async fn root_search(
     let params = q.params()?;
     let proj = q.projection();
     let body = run(&state, &req, move |core, dir| {
-        let (start, count) = users::page_bounds(core, &params);
+        let (start, count) = list_paging::page_bounds(core, &params);
         let only_total = |p: &ListParams| ListParams {
             start_index: Some(1),
             count: Some(0),

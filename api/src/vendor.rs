@@ -2,7 +2,7 @@
 //! (WIRE-COMPAT.md) plus scimgate's onboarding additions in the same style.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,11 +12,12 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::state::AppState;
 use scimgate_connectors::AttributeMapping;
-use scimgate_core::bus::Notice;
 use scimgate_core::clock;
 use scimgate_core::events::{self, EventQuery, Order};
-use scimgate_core::service::reads::{self, DirectoryFilter, GroupFilter, Page, Paged, UserFilter};
-use scimgate_core::service::{admin, auth, roles, snapshot};
+use scimgate_core::service::vendor_reads::{
+    self as reads, DirectoryFilter, GroupFilter, Page, Paged, UserFilter,
+};
+use scimgate_core::service::{admin, auth, event_feed, roles, snapshot};
 use scimgate_core::Core;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -506,64 +507,31 @@ async fn list_events(
             "`range_start` and `after` are mutually exclusive",
         ));
     }
-    let deadline = Instant::now() + Duration::from_secs(wait as u64);
-    // subscribe before the first read, so a commit between read and wait is not missed
-    let mut rx = state.core.bus.subscribe();
-    loop {
-        let qq = q.clone();
-        let (rows, after) = run(&state, &req, move |core| {
-            let mut conn = core.db.conn()?;
-            Ok(events::list(&mut conn, &qq)?)
-        })
-        .await?;
-        let now = Instant::now();
-        if !rows.is_empty() || now >= deadline {
-            // built as text: each event's stored JSON is spliced in, not re-parsed
-            let mut body =
-                String::with_capacity(rows.iter().map(|r| r.data.len() + 256).sum::<usize>() + 64);
-            body.push_str("{\"object\":\"list\",\"data\":[");
-            for (i, r) in rows.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str(&r.to_json_string());
-            }
-            body.push_str("],\"list_metadata\":");
-            body.push_str(&json!({ "after": after }).to_string());
-            body.push('}');
-            return Ok(HttpResponse::Ok()
-                .content_type("application/json")
-                .body(body));
+    // each read (the first, and each after a wake-up) authenticated as `run` does
+    let key = bearer(&req);
+    let authorized = move |core: &Core| -> Result<(), ApiError> {
+        let key = key.clone().ok_or_else(ApiError::unauthorized)?;
+        auth::verify_api_key(core, &key).map_err(|_| ApiError::unauthorized())?;
+        Ok(())
+    };
+    let wait = Duration::from_secs(wait as u64);
+    let (rows, after) = event_feed::wait_for(&state.core, q, wait, authorized).await?;
+    // built as text: each event's stored JSON is spliced in, not re-parsed
+    let mut body =
+        String::with_capacity(rows.iter().map(|r| r.data.len() + 256).sum::<usize>() + 64);
+    body.push_str("{\"object\":\"list\",\"data\":[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
         }
-        // wait for a matching wake-up; re-check at least every 250 ms (a commit on
-        // another instance without Redis, or below another transaction's horizon)
-        let until = deadline.min(now + Duration::from_millis(250));
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match tokio::time::timeout(left, rx.recv()).await {
-                Ok(Ok(Notice::Events {
-                    directory_id,
-                    organization_id,
-                    ..
-                })) => {
-                    let hit = q.directory_id.as_ref().is_none_or(|d| *d == directory_id)
-                        && q.organization_id
-                            .as_ref()
-                            .is_none_or(|o| *o == organization_id);
-                    if hit {
-                        break;
-                    }
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => break,
-                Ok(Err(_)) => break,
-                Err(_) => break,
-            }
-        }
+        body.push_str(&r.to_json_string());
     }
+    body.push_str("],\"list_metadata\":");
+    body.push_str(&json!({ "after": after }).to_string());
+    body.push('}');
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// `GET /directories/{id}/snapshot`: NDJSON, streamed with bounded memory. First line

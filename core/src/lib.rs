@@ -16,4 +16,4 @@ pub mod store;
 pub mod testing;
 
 pub use error::{CoreError, CoreResult, ScimType};
-pub use service::{Core, InactivePolicy, Settings};
+pub use service::{maintenance, Core, InactivePolicy, Settings};
