@@ -38,7 +38,7 @@ fn index_reads(c: &mut AnyConn, table: &str) -> Option<i64> {
 /// the index entries of the rows it answers with, whatever plan PostgreSQL keeps.
 /// In a young database (no statistics yet) the joins these reads were written as were
 /// planned as hash joins: every membership of every directory read per `userName`
-/// lookup (140 ms per lookup with 70,000 memberships, found by scimbench). Counted
+/// lookup (found by scimbench; docs/BENCHMARKS.md has the figures). Counted
 /// with `pg_stat_get_xact_tuples_returned` on the connection that runs the reads, each read 8
 /// times (a prepared statement switches to a generic plan after 5 executions). On
 /// SQLite the answers are checked, not the counts.

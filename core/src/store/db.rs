@@ -360,9 +360,8 @@ pub fn run_migrations(conn: &mut AnyConn) -> CoreResult<Vec<String>> {
     let map = |e: Box<dyn std::error::Error + Send + Sync>| {
         CoreError::internal(format!("migration failed: {e}"))
     };
-    db_run!(
-        conn,
-        pg | c | {
+    db_run!(conn,
+        pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
             let res = c
                 .run_pending_migrations(PG_MIGRATIONS)
@@ -370,10 +369,9 @@ pub fn run_migrations(conn: &mut AnyConn) -> CoreResult<Vec<String>> {
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             res.map_err(map)
         },
-        sqlite
-            | c
-            | c.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|v| v.iter().map(|m| m.to_string()).collect())
-                .map_err(map),
+        sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect())
+            .map_err(map),
     )
 }

@@ -11,8 +11,8 @@
 /// else):
 /// - `db_run!(x, pg => a, sqlite => b)` evaluates `a` on PostgreSQL and `b` on SQLite,
 ///   `x` being anything with a `dialect()` (an [`AnyConn`], a [`Db`], a [`Dialect`]);
-/// - `db_run!(conn, pg |c| a, sqlite |c| b)` matches an [`AnyConn`], `c` bound to the
-///   backend's own diesel connection;
+/// - `db_run!(conn, pg(c) => a, sqlite(c) => b)` matches an [`AnyConn`], `c` bound to
+///   the backend's own diesel connection;
 /// - `db_run!(conn, |c| body)` runs the same `body` on either backend's connection.
 macro_rules! db_run {
     ($on:expr, pg => $pg:expr, sqlite => $sqlite:expr $(,)?) => {
@@ -21,7 +21,7 @@ macro_rules! db_run {
             $crate::store::Dialect::Sqlite => $sqlite,
         }
     };
-    ($conn:expr, pg |$p:pat_param| $pg:expr, sqlite |$s:pat_param| $sqlite:expr $(,)?) => {
+    ($conn:expr, pg($p:pat) => $pg:expr, sqlite($s:pat) => $sqlite:expr $(,)?) => {
         match $conn {
             $crate::store::AnyConn::Pg($p) => $pg,
             $crate::store::AnyConn::Sqlite($s) => $sqlite,
@@ -84,7 +84,7 @@ impl Dialect {
 
 impl AnyConn {
     pub fn dialect(&self) -> Dialect {
-        db_run!(self, pg | _ | Dialect::Pg, sqlite | _ | Dialect::Sqlite)
+        db_run!(self, pg(_) => Dialect::Pg, sqlite(_) => Dialect::Sqlite)
     }
 }
 
@@ -210,16 +210,15 @@ fn transaction_opened_by<T>(
     f: impl FnOnce(&mut AnyConn) -> CoreResult<T>,
 ) -> CoreResult<T> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    db_run!(
-        conn,
-        pg | pg | {
+    db_run!(conn,
+        pg(pg) => {
             if let Err(e) = AnsiTransactionManager::begin_transaction_sql(pg, pg_begin) {
                 // BEGIN may have run without the rest: leave no transaction open
                 let _ = pg.batch_execute("ROLLBACK");
                 return Err(e.into());
             }
         },
-        sqlite | _ | {
+        sqlite(_) => {
             <AnyConn as Connection>::TransactionManager::begin_transaction(conn)?;
         },
     );
