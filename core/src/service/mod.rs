@@ -47,7 +47,7 @@ trait TakeResult<T> {
 impl<T> TakeResult<T> for Arc<Mutex<Option<T>>> {
     fn take(&self) -> CoreResult<T> {
         let v = self.lock().unwrap_or_else(|p| p.into_inner()).take();
-        v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
+        v.ok_or_else(|| CoreError::internal("write finished without a result"))
     }
 }
 

@@ -20,7 +20,7 @@ use crate::scim::{index, patch, schema};
 use crate::store::{self, memberships, user_attrs, AnyConn};
 use scimgate_connectors::{normalize_patch, normalize_user_body, ResourceKind};
 
-pub use crate::store::users::{NewUser, UserKey, WithGroups};
+pub use crate::store::users::{UserKey, WithGroups};
 
 fn not_found(id: &str) -> CoreError {
     CoreError::not_found(format!("User {id} not found"))
