@@ -19,8 +19,8 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.core.db.clone();
-    let ok = web::block(move || db.ping()).await.unwrap_or(false);
+    let core = state.core.clone();
+    let ok = web::block(move || core.ping()).await.unwrap_or(false);
     if ok {
         HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"}))
     } else {
@@ -31,7 +31,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let m = &state.metrics;
-    let w = &state.core.write_stats;
+    let w = state.core.write_stats();
     let body = format!(
         "# HELP scimgate_http_requests_total HTTP requests handled.\n\
          # TYPE scimgate_http_requests_total counter\n\

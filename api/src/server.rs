@@ -1,7 +1,6 @@
 //! `scimgate serve`: build the core, start background tasks, run the HTTP server.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Service;
 use actix_web::{web, App, HttpServer};
@@ -14,7 +13,7 @@ use crate::{guard, ops, scim, vendor};
 use scimgate_core::bus::Bus;
 use scimgate_core::service::admin;
 use scimgate_core::store::{redact_url, Db};
-use scimgate_core::{events, Core};
+use scimgate_core::{maintenance, Core};
 
 pub fn serve(cfg: Config) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -46,70 +45,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("SCIMGATE_BOOTSTRAP_API_KEY: {e}"))?;
         tracing::info!(created, "bootstrap API key ensured");
     }
-    // revocations and directory changes from other instances drop cached verifications
-    {
-        let mut rx = core.bus.subscribe();
-        let auth = core.auth.clone();
-        tokio::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(n) => auth.on_notice(&n),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
-                }
-            }
-        });
-    }
-    // event retention
-    {
-        let core = core.clone();
-        let days = cfg.event_retention_days;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                let c = core.clone();
-                let res = tokio::task::spawn_blocking(
-                    move || -> Result<usize, scimgate_core::CoreError> {
-                        let _g = c.db.write_guard();
-                        let mut conn = c.db.conn()?;
-                        events::prune(&mut conn, days)
-                    },
-                )
-                .await;
-                match res {
-                    Ok(Ok(n)) if n > 0 => {
-                        tracing::info!(deleted = n, "pruned events past retention")
-                    }
-                    Ok(Err(e)) => tracing::warn!(error = %e, "event pruning failed"),
-                    _ => {}
-                }
-            }
-        });
-    }
-    // SQLite: checkpoint the WAL off the request path, every second or as soon as it
-    // holds CHECKPOINT_WAL_BYTES, so that each checkpoint's last step, which holds the
-    // writers, has little left to copy (see `Db::checkpoint`)
-    if core.db.dialect() == scimgate_core::store::Dialect::Sqlite {
-        let db = core.db.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(50));
-            let mut last = std::time::Instant::now();
-            loop {
-                tick.tick().await;
-                if last.elapsed() < Duration::from_secs(1)
-                    && !db.wal_larger_than(scimgate_core::store::CHECKPOINT_WAL_BYTES)
-                {
-                    continue;
-                }
-                last = std::time::Instant::now();
-                let d = db.clone();
-                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d.checkpoint()).await {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
-                }
-            }
-        });
-    }
+    // cache invalidations from other instances, event retention, WAL checkpoints
+    maintenance::spawn(&core);
     let config = Arc::new(cfg.clone());
     let metrics = Arc::new(Metrics::default());
     let state = web::Data::new(AppState {

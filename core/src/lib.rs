@@ -17,4 +17,4 @@ pub mod testing;
 pub mod wire;
 
 pub use error::{CoreError, CoreResult, ScimType};
-pub use service::{Core, InactivePolicy, Settings};
+pub use service::{maintenance, Core, InactivePolicy, Settings};

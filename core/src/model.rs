@@ -260,6 +260,15 @@ pub struct AttrRow {
     pub value_ci: Option<String>,
 }
 
+/// A member or group reference as rendered (`value`, `display`, `$ref`, `type`):
+/// a user's group, or a group's member.
+#[derive(Debug, Clone)]
+pub struct Ref {
+    pub id: String,
+    pub display: Option<String>,
+    pub kind: &'static str,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships)]
 pub struct MembershipRow {

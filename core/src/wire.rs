@@ -57,8 +57,8 @@ impl<T> List<T> {
     }
 }
 
-impl<T> From<crate::service::reads::Paged<T>> for List<T> {
-    fn from(p: crate::service::reads::Paged<T>) -> List<T> {
+impl<T> From<crate::service::vendor_reads::Paged<T>> for List<T> {
+    fn from(p: crate::service::vendor_reads::Paged<T>) -> List<T> {
         List {
             object: Object::List,
             data: p.data,
@@ -397,7 +397,7 @@ mod tests {
             List::whole(vec![1, 2]),
             &json!({"object": "list", "data": [1, 2], "list_metadata": {"before": null, "after": null}}),
         );
-        let p = crate::service::reads::Paged {
+        let p = crate::service::vendor_reads::Paged {
             data: vec!["a"],
             before: None,
             after: Some("x".to_string()),

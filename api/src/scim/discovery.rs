@@ -15,7 +15,7 @@ use scimgate_core::scim::discovery::{self, SpConfigLimits};
 fn limits(state: &AppState) -> SpConfigLimits {
     SpConfigLimits {
         max_results: state.config.max_page_size as u32,
-        max_operations: state.core.settings.max_patch_ops as u32,
+        max_operations: state.core.settings().max_patch_ops as u32,
         max_payload_size: state.config.max_body_bytes as u64,
         filter_max_terms: scimgate_core::scim::filter::MAX_FILTER_TERMS as u32,
     }

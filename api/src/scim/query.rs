@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::ScimError;
 use scimgate_core::scim::resource::Projection;
-use scimgate_core::service::users::ListParams;
+use scimgate_core::service::list_paging::ListParams;
 use scimgate_core::ScimType;
 
 /// The list parameters of a query string as they arrive (`serde_urlencoded`, as

@@ -1,9 +1,5 @@
 //! SCIM responses: users and groups rendered (RFC 7643 §3.1 `meta`, ETags, `Location`)
 //! and projected, one resource or a page of them.
-//!
-//! The three reads below that take a connection themselves (`groups_for`,
-//! `members_of`, `members_for`) are the api's own uses of `core.db`; each is one small
-//! function so that a `core` call can replace it.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
@@ -58,15 +54,13 @@ impl Rendered {
 
 /// The groups of `rows` (users), as (user id, group).
 pub fn groups_for(core: &Core, rows: &[UserRow]) -> Result<Vec<(String, Ref)>, ScimError> {
-    let mut conn = core.db.conn()?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    Ok(users::groups_of(&mut conn, &ids)?)
+    Ok(users::groups_of(core, &ids)?)
 }
 
 /// The members of one group.
 pub fn members_of(core: &Core, group_id: &str) -> Result<Vec<Ref>, ScimError> {
-    let mut conn = core.db.conn()?;
-    Ok(groups::members_of(&mut conn, group_id)?)
+    Ok(groups::members_of(core, group_id)?)
 }
 
 /// The members of a page of groups, by group id, in one read.
@@ -75,8 +69,7 @@ pub fn members_for(
     rows: &[GroupRow],
 ) -> Result<std::collections::HashMap<String, Vec<Ref>>, ScimError> {
     let ids: Vec<String> = rows.iter().map(|g| g.id.clone()).collect();
-    let mut conn = core.db.conn()?;
-    Ok(groups::members_of_many(&mut conn, &ids)?)
+    Ok(groups::members_of_many(core, &ids)?)
 }
 
 /// The groups of listed users, as (user id, group): read with the users, or now when

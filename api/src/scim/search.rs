@@ -13,7 +13,7 @@ use crate::error::ScimError;
 use crate::exec;
 use crate::state::AppState;
 use scimgate_core::scim::resource::list_response;
-use scimgate_core::service::users::ListParams;
+use scimgate_core::service::list_paging::ListParams;
 use scimgate_core::service::{groups, users};
 
 pub async fn root(
@@ -26,7 +26,7 @@ pub async fn root(
         projection: proj,
     } = ListQuery::from_search(&body.0)?;
     let body = exec::blocking(&state.core, token, move |core, dir| {
-        let (start, count) = users::page_bounds(core, &params);
+        let (start, count) = scimgate_core::service::list_paging::page_bounds(core, &params);
         let only_total = |p: &ListParams| ListParams {
             start_index: Some(1),
             count: Some(0),

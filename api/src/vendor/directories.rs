@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
 use scimgate_core::service::admin;
-use scimgate_core::service::reads::{self, DirectoryFilter};
+use scimgate_core::service::vendor_reads::{self as reads, DirectoryFilter};
 use scimgate_core::wire;
 
 /// `POST /directories`: `{"organization_id", "type", "name"?}`.

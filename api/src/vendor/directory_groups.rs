@@ -9,7 +9,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
-use scimgate_core::service::reads::{self, GroupFilter};
+use scimgate_core::service::vendor_reads::{self as reads, GroupFilter};
 use scimgate_core::wire;
 
 /// `GET /directory_groups?directory&user` and the page.

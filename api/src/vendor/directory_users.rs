@@ -9,7 +9,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
-use scimgate_core::service::reads::{self, UserFilter};
+use scimgate_core::service::vendor_reads::{self as reads, UserFilter};
 use scimgate_core::wire;
 
 /// `GET /directory_users?directory&group&idp_id&email` and the page.

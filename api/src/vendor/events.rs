@@ -1,7 +1,7 @@
 //! `GET /events` (WIRE-COMPAT.md §1, §3), with scimgate's `directory_id` and the long
 //! poll `wait=SECONDS` (≤ 30): answered as soon as a matching event exists.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -9,13 +9,13 @@ use serde::Deserialize;
 use super::params::{int, Invalid, Query};
 use crate::auth::ApiKey;
 use crate::error::ApiError;
-use crate::exec;
+use crate::exec::Credential;
 use crate::state::AppState;
-use scimgate_core::bus::Notice;
 use scimgate_core::clock;
 use scimgate_core::events::{self, EventQuery, Order};
 use scimgate_core::model::EventRow;
-use scimgate_core::{wire, Core, CoreResult};
+use scimgate_core::service::event_feed;
+use scimgate_core::{wire, Core};
 
 /// The parameters of `GET /events`, checked in this order.
 #[derive(Debug, Deserialize)]
@@ -119,60 +119,21 @@ pub async fn list(
         .body(list_text(&rows, after)))
 }
 
-/// The long poll: the first page of `q` that holds an event, or the page read when
-/// `wait` is over (empty). The key is verified again with each read, as a revocation
-/// may come during the wait.
+/// The long poll (`event_feed::wait_for`): the first page of `q` that holds an event,
+/// or the page read when `wait` is over (empty). The key is verified again with each
+/// read, as a revocation may come during the wait.
 pub async fn wait(
     core: &Core,
     key: &ApiKey,
     q: &EventQuery,
     wait: Duration,
 ) -> Result<(Vec<EventRow>, Option<String>), ApiError> {
-    let deadline = Instant::now() + wait;
-    // subscribe before the first read, so a commit between read and wait is not missed
-    let mut rx = core.bus.subscribe();
-    loop {
-        let qq = q.clone();
-        let (rows, after) =
-            exec::blocking(core, key.clone(), move |core, _| Ok(page(core, &qq)?)).await?;
-        let now = Instant::now();
-        if !rows.is_empty() || now >= deadline {
-            return Ok((rows, after));
-        }
-        // wait for a matching wake-up; re-check at least every 250 ms (a commit on
-        // another instance without Redis, or below another transaction's horizon)
-        let until = deadline.min(now + Duration::from_millis(250));
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match tokio::time::timeout(left, rx.recv()).await {
-                Ok(Ok(Notice::Events {
-                    directory_id,
-                    organization_id,
-                    ..
-                })) => {
-                    let hit = q.directory_id.as_ref().is_none_or(|d| *d == directory_id)
-                        && q.organization_id
-                            .as_ref()
-                            .is_none_or(|o| *o == organization_id);
-                    if hit {
-                        break;
-                    }
-                }
-                Ok(Ok(_)) => {}
-                // lagged, closed or timed out: read again
-                Ok(Err(_)) | Err(_) => break,
-            }
-        }
+    if let Some(Err(e)) = key.verify_cached(core) {
+        return Err(e);
     }
-}
-
-/// One page of events and the cursor after it.
-fn page(core: &Core, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Option<String>)> {
-    let mut conn = core.db.conn()?;
-    events::list(&mut conn, q)
+    let key = key.clone();
+    let check = move |core: &Core| key.verify(core).map(|_| ());
+    event_feed::wait_for(core, q.clone(), wait, check).await
 }
 
 /// The event list (WIRE-COMPAT.md §1: `list_metadata` has only `after`) as text: each

@@ -10,7 +10,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
-use scimgate_core::service::{admin, reads};
+use scimgate_core::service::{admin, vendor_reads as reads};
 use scimgate_core::wire;
 
 /// `POST /organizations`: `{"name", "domains": ["acme.test" | {"domain"}, …],

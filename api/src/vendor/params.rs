@@ -19,7 +19,7 @@ use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use serde::{forward_to_deserialize_any, Deserialize, Deserializer};
 
 use crate::error::ApiError;
-use scimgate_core::service::reads::Page;
+use scimgate_core::service::vendor_reads::Page;
 
 /// A query string deserialized into `T`; its errors are 422 `invalid_request_parameters`.
 pub struct Query<T>(pub T);

@@ -1,5 +1,6 @@
-//! SCIM 2.0 semantics over the domain: schemas and discovery, PATCH, filters to SQL,
-//! the filter index, and resource rendering. Nothing here does I/O.
+//! SCIM 2.0 semantics over the domain: schemas and discovery, PATCH, filters and
+//! sorting (resolved to stored fields; `store` writes their SQL), the filter index,
+//! and resource rendering. Nothing here does I/O.
 
 pub mod discovery;
 pub mod filter;
@@ -7,3 +8,4 @@ pub mod index;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod sort;

@@ -45,13 +45,7 @@ fn parse_doc(s: &str) -> Map<String, Value> {
     }
 }
 
-/// A member or group reference as rendered (`value`, `display`, `$ref`, `type`).
-#[derive(Debug, Clone)]
-pub struct Ref {
-    pub id: String,
-    pub display: Option<String>,
-    pub kind: &'static str,
-}
+pub use crate::model::Ref;
 
 fn ref_json(base: &str, r: &Ref) -> Value {
     let coll = if r.kind == "Group" { "Groups" } else { "Users" };

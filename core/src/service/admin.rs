@@ -1,6 +1,5 @@
 //! Onboarding: organizations, directories, directory tokens and API keys.
 
-use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::Core;
@@ -11,7 +10,7 @@ use crate::events;
 use crate::ids;
 use crate::model::*;
 use crate::secrets;
-use crate::store::schema::*;
+use crate::store::{self, credentials, directories, organizations};
 use scimgate_connectors::{AttributeMapping, DirectoryType};
 
 const MAX_NAME: usize = 256;
@@ -75,31 +74,14 @@ pub fn create_organization(
     };
     let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
-    diesel::insert_into(organizations::table)
-        .values(&row)
-        .execute(&mut conn)?;
+    organizations::insert_organization(&mut conn, &row)?;
     Ok(row)
 }
 
 pub fn get_organization(core: &Core, id: &str) -> CoreResult<OrganizationRow> {
     let mut conn = core.db.conn()?;
-    organizations::table
-        .filter(organizations::id.eq(id))
-        .select(OrganizationRow::as_select())
-        .first(&mut conn)
-        .optional()?
+    organizations::find_organization(&mut conn, id)?
         .ok_or_else(|| CoreError::not_found(format!("organization {id} not found")))
-}
-
-pub fn find_organization(
-    conn: &mut crate::store::AnyConn,
-    id: &str,
-) -> CoreResult<Option<OrganizationRow>> {
-    Ok(organizations::table
-        .filter(organizations::id.eq(id))
-        .select(OrganizationRow::as_select())
-        .first(conn)
-        .optional()?)
 }
 
 /// A created directory with its first bearer token (shown once).
@@ -166,9 +148,7 @@ pub fn create_directory(
     {
         let _g = core.db.write_guard(); // SQLite: the one writer
         let mut conn = core.db.conn()?;
-        diesel::insert_into(directories::table)
-            .values(&dir)
-            .execute(&mut conn)?;
+        directories::insert_directory(&mut conn, &dir)?;
     }
     let (token, secret) = create_token(core, &dir, "default")?;
     Ok(CreatedDirectory {
@@ -182,19 +162,8 @@ pub fn create_directory(
 
 pub fn get_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
     let mut conn = core.db.conn()?;
-    find_directory(&mut conn, id)?
+    directories::find_directory(&mut conn, id)?
         .ok_or_else(|| CoreError::not_found(format!("directory {id} not found")))
-}
-
-pub fn find_directory(
-    conn: &mut crate::store::AnyConn,
-    id: &str,
-) -> CoreResult<Option<DirectoryRow>> {
-    Ok(directories::table
-        .filter(directories::id.eq(id))
-        .select(DirectoryRow::as_select())
-        .first(conn)
-        .optional()?)
 }
 
 /// Delete a directory: `dsync.deleted` is its only event (WIRE-COMPAT.md §2), with the
@@ -203,36 +172,20 @@ pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
     let dir = get_directory(core, id)?;
     let org = {
         let mut conn = core.db.conn()?;
-        find_organization(&mut conn, &dir.organization_id)?
+        organizations::find_organization(&mut conn, &dir.organization_id)?
     };
     let data = dir.to_event_json(org.as_ref(), false);
     let d = dir.clone();
     let removed = core.write(&dir, move |c, sink| {
         let dir = &d;
         sink.emit(events::DIRECTORY_DELETED, data.clone());
-        // children first: the explicit deletes keep SQLite and PostgreSQL alike
-        let users_q = directory_users::table.filter(directory_users::directory_id.eq(&dir.id));
-        diesel::delete(user_attrs::table.filter(user_attrs::directory_id.eq(&dir.id)))
-            .execute(c)?;
-        diesel::delete(memberships::table.filter(memberships::directory_id.eq(&dir.id)))
-            .execute(c)?;
-        diesel::delete(users_q).execute(c)?;
-        diesel::delete(directory_groups::table.filter(directory_groups::directory_id.eq(&dir.id)))
-            .execute(c)?;
-        let hashes: Vec<String> = directory_tokens::table
-            .filter(directory_tokens::directory_id.eq(&dir.id))
-            .select(directory_tokens::token_hash)
-            .load(c)?;
-        diesel::delete(directory_tokens::table.filter(directory_tokens::directory_id.eq(&dir.id)))
-            .execute(c)?;
-        Ok(hashes)
+        directories::delete_directory_contents(c, &dir.id)
     })?;
     // the directory row itself: after the event was appended (which bumps last_seq)
     {
         let _g = core.db.write_guard(); // SQLite: the one writer
         let mut conn = core.db.conn()?;
-        diesel::delete(directories::table.filter(directories::id.eq(&dir.id)))
-            .execute(&mut conn)?;
+        directories::delete_directory_row(&mut conn, &dir.id)?;
     }
     for h in removed {
         core.auth.invalidate(&h);
@@ -273,9 +226,7 @@ pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(
     let ev = token_event(dir, &row);
     let r = row.clone();
     core.write(dir, move |c, sink| {
-        diesel::insert_into(directory_tokens::table)
-            .values(&r)
-            .execute(c)?;
+        credentials::insert_token(c, &r)?;
         sink.emit(events::TOKEN_CREATED, ev.clone());
         Ok(())
     })?;
@@ -284,12 +235,7 @@ pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(
 
 pub fn list_tokens(core: &Core, directory_id: &str) -> CoreResult<Vec<TokenRow>> {
     let mut conn = core.db.conn()?;
-    Ok(directory_tokens::table
-        .filter(directory_tokens::directory_id.eq(directory_id))
-        .filter(directory_tokens::revoked_at.is_null())
-        .order(directory_tokens::id.asc())
-        .select(TokenRow::as_select())
-        .load(&mut conn)?)
+    credentials::active_tokens(&mut conn, directory_id)
 }
 
 /// Revoke a token: effective at once on this instance and, through the bus, on the
@@ -299,17 +245,9 @@ pub fn revoke_token(core: &Core, dir: &DirectoryRow, token_id: &str) -> CoreResu
     let tok = core.write(dir, move |c, sink| {
         let dir = &d;
         let token_id = token_id.as_str();
-        let tok: TokenRow = directory_tokens::table
-            .filter(directory_tokens::id.eq(token_id))
-            .filter(directory_tokens::directory_id.eq(&dir.id))
-            .filter(directory_tokens::revoked_at.is_null())
-            .select(TokenRow::as_select())
-            .first(c)
-            .optional()?
+        let tok: TokenRow = credentials::find_active_token(c, &dir.id, token_id)?
             .ok_or_else(|| CoreError::not_found(format!("token {token_id} not found")))?;
-        diesel::update(directory_tokens::table.filter(directory_tokens::id.eq(&tok.id)))
-            .set(directory_tokens::revoked_at.eq(Some(clock::now())))
-            .execute(c)?;
+        credentials::revoke_token(c, &tok.id, clock::now())?;
         sink.emit(events::TOKEN_REVOKED, token_event(dir, &tok));
         Ok(tok)
     })?;
@@ -340,9 +278,7 @@ fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow
     };
     let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
-    diesel::insert_into(api_keys::table)
-        .values(&row)
-        .execute(&mut conn)?;
+    credentials::insert_api_key(&mut conn, &row)?;
     Ok(row)
 }
 
@@ -357,12 +293,7 @@ pub fn ensure_api_key(core: &Core, secret: &str, name: &str) -> CoreResult<bool>
     let hash = secrets::hash(secret);
     let exists = {
         let mut conn = core.db.conn()?;
-        api_keys::table
-            .filter(api_keys::key_hash.eq(&hash))
-            .select(api_keys::id)
-            .first::<String>(&mut conn)
-            .optional()?
-            .is_some()
+        credentials::api_key_exists(&mut conn, &hash)?
     };
     if exists {
         return Ok(false);
@@ -379,12 +310,12 @@ pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
     }
     let org = {
         let mut conn = core.db.conn()?;
-        find_organization(&mut conn, &dir.organization_id)?
+        organizations::find_organization(&mut conn, &dir.organization_id)?
     };
     let d = dir.clone();
     let activated = core.write(dir, move |c, sink| {
         let dir = &d;
-        let cur = find_directory(c, &dir.id)?;
+        let cur = directories::find_directory(c, &dir.id)?;
         let Some(mut cur) = cur else {
             return Ok(false);
         };
@@ -392,13 +323,7 @@ pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
             return Ok(false);
         }
         let now = clock::now();
-        diesel::update(directories::table.filter(directories::id.eq(&dir.id)))
-            .set((
-                directories::activated_at.eq(Some(now)),
-                directories::state.eq(DIR_STATE_LINKED),
-                directories::updated_at.eq(now),
-            ))
-            .execute(c)?;
+        directories::set_activated(c, &dir.id, now)?;
         cur.activated_at = Some(now);
         cur.state = DIR_STATE_LINKED.into();
         cur.updated_at = now;
@@ -415,28 +340,6 @@ pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
         });
     }
     Ok(activated)
-}
-
-/// Users (active / inactive) and groups of a directory, for the `metadata` block.
-pub fn directory_counts(
-    conn: &mut crate::store::AnyConn,
-    directory_id: &str,
-) -> CoreResult<(UserCounts, i64)> {
-    let active: i64 = directory_users::table
-        .filter(directory_users::directory_id.eq(directory_id))
-        .filter(directory_users::active.eq(true))
-        .count()
-        .get_result(conn)?;
-    let inactive: i64 = directory_users::table
-        .filter(directory_users::directory_id.eq(directory_id))
-        .filter(directory_users::active.eq(false))
-        .count()
-        .get_result(conn)?;
-    let groups: i64 = directory_groups::table
-        .filter(directory_groups::directory_id.eq(directory_id))
-        .count()
-        .get_result(conn)?;
-    Ok((UserCounts { active, inactive }, groups))
 }
 
 /// The custom-attribute mappings of a directory and whether they are the type's defaults.
@@ -510,13 +413,7 @@ pub fn set_attribute_mappings(
     new_dir.attribute_mappings = stored.clone();
     let (core2, nd) = (core.clone(), new_dir.clone());
     core.write(&dir, move |c, sink| {
-        let now = clock::now();
-        diesel::update(directories::table.filter(directories::id.eq(&nd.id)))
-            .set((
-                directories::attribute_mappings.eq(&stored),
-                directories::updated_at.eq(now),
-            ))
-            .execute(c)?;
+        directories::set_attribute_mappings(c, &nd.id, &stored, clock::now())?;
         super::users::renormalize_all(&core2, c, &nd, sink)
     })?;
     core.auth.invalidate_directory(&dir.id);
@@ -548,24 +445,12 @@ pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(Str
     let id = ids::new_id(ids::ADMIN_USER);
     let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
-    let res = diesel::insert_into(admin_users::table)
-        .values((
-            admin_users::id.eq(&id),
-            admin_users::email.eq(email),
-            admin_users::email_ci.eq(email.to_lowercase()),
-            admin_users::password_hash.eq(&hash),
-            admin_users::created_at.eq(clock::now()),
-        ))
-        .execute(&mut conn);
-    match res {
-        Ok(_) => Ok((id, email.to_string())),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(CoreError::Conflict {
+    match credentials::insert_admin_user(&mut conn, &id, email, &hash, clock::now()) {
+        Ok(()) => Ok((id, email.to_string())),
+        Err(e) if store::is_unique_violation(&e) => Err(CoreError::Conflict {
             scim_type: None,
             detail: format!("an operator {email:?} already exists"),
         }),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }

@@ -7,116 +7,14 @@
 //! that time everywhere even if a wake-up is lost; revocations are also published on
 //! the bus (Redis across instances) and drop cache entries at once.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-use std::time::{Duration, Instant};
-
-use diesel::prelude::*;
-
+use super::auth_cache::Entry;
 use super::Core;
-use crate::bus::Notice;
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
-use crate::model::{ApiKeyRow, DirectoryRow, TokenRow};
 use crate::secrets;
-use crate::store::schema::{api_keys, directories, directory_tokens};
+use crate::store::credentials;
 
-pub const CACHE_TTL: Duration = Duration::from_millis(900);
-const LAST_USED_EVERY: Duration = Duration::from_secs(60);
-const MAX_ENTRIES: usize = 100_000;
-
-#[derive(Debug, Clone)]
-pub struct DirectoryAuth {
-    pub token_id: String,
-    pub directory: DirectoryRow,
-}
-
-#[derive(Debug, Clone)]
-pub struct ApiKeyAuth {
-    pub key_id: String,
-}
-
-#[derive(Clone)]
-enum Entry {
-    Dir(DirectoryAuth),
-    Key(ApiKeyAuth),
-}
-
-struct Cached {
-    entry: Entry,
-    at: Instant,
-}
-
-#[derive(Default)]
-pub struct AuthCache {
-    entries: RwLock<HashMap<String, Cached>>,
-    last_used: RwLock<HashMap<String, Instant>>,
-}
-
-impl AuthCache {
-    fn get(&self, hash: &str) -> Option<Entry> {
-        let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        map.get(hash)
-            .filter(|c| c.at.elapsed() < CACHE_TTL)
-            .map(|c| c.entry.clone())
-    }
-
-    fn put(&self, hash: String, entry: Entry) {
-        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_ENTRIES {
-            map.retain(|_, c| c.at.elapsed() < CACHE_TTL);
-        }
-        map.insert(
-            hash,
-            Cached {
-                entry,
-                at: Instant::now(),
-            },
-        );
-    }
-
-    /// Drop a cached verification (revocation).
-    pub fn invalidate(&self, hash: &str) {
-        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        map.remove(hash);
-    }
-
-    /// Drop every cached verification of a directory (deleted, changed).
-    pub fn invalidate_directory(&self, directory_id: &str) {
-        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, c| match &c.entry {
-            Entry::Dir(d) => d.directory.id != directory_id,
-            Entry::Key(_) => true,
-        });
-    }
-
-    /// Apply a notice from the bus.
-    pub fn on_notice(&self, n: &Notice) {
-        match n {
-            Notice::Revoked { hash } => self.invalidate(hash),
-            Notice::DirectoryChanged { directory_id } => self.invalidate_directory(directory_id),
-            Notice::Events { .. } => {}
-        }
-    }
-
-    /// True when the last-used time of `id` should be written now (at most once a minute).
-    fn should_touch(&self, id: &str) -> bool {
-        {
-            let m = self.last_used.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(t) = m.get(id) {
-                if t.elapsed() < LAST_USED_EVERY {
-                    return false;
-                }
-            }
-        }
-        let mut m = self.last_used.write().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= MAX_ENTRIES {
-            m.clear();
-        }
-        m.insert(id.to_string(), Instant::now());
-        true
-    }
-}
+pub use super::auth_cache::{ApiKeyAuth, AuthCache, DirectoryAuth, CACHE_TTL};
 
 fn unauthorized() -> CoreError {
     CoreError::Unauthorized("missing or invalid bearer token".into())
@@ -145,13 +43,7 @@ pub fn verify_directory_token(
         return Err(e);
     }
     let mut conn = core.db.conn()?;
-    let row: Option<(TokenRow, DirectoryRow)> = directory_tokens::table
-        .inner_join(directories::table)
-        .filter(directory_tokens::token_hash.eq(&hash))
-        .filter(directory_tokens::revoked_at.is_null())
-        .select((TokenRow::as_select(), DirectoryRow::as_select()))
-        .first(&mut conn)
-        .optional()?;
+    let row = credentials::find_token_by_hash(&mut conn, &hash)?;
     let Some((tok, dir)) = row else {
         return Err(unauthorized());
     };
@@ -161,9 +53,7 @@ pub fn verify_directory_token(
     if core.auth.should_touch(&tok.id) {
         // SQLite has one writer: writes outside Core::write take the writer lock too
         let _g = core.db.write_guard();
-        diesel::update(directory_tokens::table.filter(directory_tokens::id.eq(&tok.id)))
-            .set(directory_tokens::last_used_at.eq(Some(clock::now())))
-            .execute(&mut conn)?;
+        credentials::set_token_last_used(&mut conn, &tok.id, clock::now())?;
     }
     let auth = DirectoryAuth {
         token_id: tok.id,
@@ -187,12 +77,7 @@ pub fn verify_api_key(core: &Core, key: &str) -> CoreResult<ApiKeyAuth> {
         return Ok(k);
     }
     let mut conn = core.db.conn()?;
-    let row: Option<ApiKeyRow> = api_keys::table
-        .filter(api_keys::key_hash.eq(&hash))
-        .filter(api_keys::revoked_at.is_null())
-        .select(ApiKeyRow::as_select())
-        .first(&mut conn)
-        .optional()?;
+    let row = credentials::find_api_key_by_hash(&mut conn, &hash)?;
     let Some(row) = row else {
         return Err(unauthorized());
     };
@@ -201,9 +86,7 @@ pub fn verify_api_key(core: &Core, key: &str) -> CoreResult<ApiKeyAuth> {
     }
     if core.auth.should_touch(&row.id) {
         let _g = core.db.write_guard();
-        diesel::update(api_keys::table.filter(api_keys::id.eq(&row.id)))
-            .set(api_keys::last_used_at.eq(Some(clock::now())))
-            .execute(&mut conn)?;
+        credentials::set_api_key_last_used(&mut conn, &row.id, clock::now())?;
     }
     let auth = ApiKeyAuth { key_id: row.id };
     core.auth.put(hash, Entry::Key(auth.clone()));

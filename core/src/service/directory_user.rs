@@ -114,6 +114,18 @@ pub fn user_normalized(row: &UserRow) -> Map<String, Value> {
     parse_map(&row.normalized)
 }
 
+/// The role slugs a normalized user carries, in order (see `roles`).
+pub(crate) fn roles_of(n: &Map<String, Value>) -> Vec<String> {
+    n.get("roles")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn user_doc(row: &UserRow) -> Map<String, Value> {
     parse_map(&row.scim)
 }

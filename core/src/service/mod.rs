@@ -1,19 +1,34 @@
 //! The application services: everything a request handler calls. Each public
 //! function is synchronous (diesel); handlers run them in `web::block`, or point reads
-//! in [`without_waiting`] on the HTTP worker itself.
+//! in [`without_waiting`] on the HTTP worker itself. Services are domain logic over
+//! `store`'s named functions: no SQL, no dialect.
+//!
+//! The modules use each other one way only (→ reads "uses"):
+//! - `groups` → `roles` → `users` → `user_write_batch`; `admin` → `users`;
+//!   `snapshot` → `users`;
+//! - those, `vendor_reads`, `auth`, `event_feed`, `maintenance` and `list_paging` →
+//!   this module (`Core`), which → `group_commit` → `user_write_batch`, and →
+//!   `auth_cache`;
+//! - `directory_user` (the WorkOS objects) and `list_paging` (pages and cursors) are
+//!   used by the others and use nothing of theirs but `Core`.
 
 pub mod admin;
 pub mod auth;
-mod batch;
-mod combine;
+mod auth_cache;
 pub mod directory_user;
+pub mod event_feed;
+mod group_commit;
 pub mod groups;
-#[cfg(test)]
-mod list_plans;
-pub mod reads;
+pub mod list_paging;
+pub mod maintenance;
 pub mod roles;
 pub mod snapshot;
+mod user_write_batch;
 pub mod users;
+pub mod vendor_reads;
+
+pub(crate) use group_commit::Scope;
+pub use group_commit::WriteStats;
 
 /// A write prepared to run (by [`Core::run`] on a thread that may wait, or
 /// [`Core::run_async`] from an async task): the directory, its scope and the job,
@@ -21,7 +36,7 @@ pub mod users;
 pub struct Write<T> {
     dir: DirectoryRow,
     scope: Scope,
-    job: combine::Job,
+    job: group_commit::Job,
     slot: Arc<Mutex<Option<T>>>,
 }
 
@@ -32,7 +47,7 @@ trait TakeResult<T> {
 impl<T> TakeResult<T> for Arc<Mutex<Option<T>>> {
     fn take(&self) -> CoreResult<T> {
         let v = self.lock().unwrap_or_else(|p| p.into_inner()).take();
-        v.ok_or_else(|| crate::error::CoreError::internal("write finished without a result"))
+        v.ok_or_else(|| CoreError::internal("write finished without a result"))
     }
 }
 
@@ -41,11 +56,11 @@ pub use crate::store::without_waiting;
 
 use std::sync::{Arc, Mutex};
 
-use diesel::Connection;
+use serde_json::Value;
 
-use crate::bus::{Bus, Notice};
-use crate::error::CoreResult;
-use crate::events::{self, EventSink};
+use crate::bus::Bus;
+use crate::error::{CoreError, CoreResult};
+use crate::events::EventSink;
 use crate::model::DirectoryRow;
 use crate::store::{self, AnyConn, Db};
 
@@ -85,46 +100,17 @@ impl Default for Settings {
     }
 }
 
-/// What a write touches. A batch of writes that all touch users only (creates, or
-/// writes of one user each) gets the read-ahead and write-behind of `batch`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// Creates a user, or changes the user with this id (and nothing of other users).
-    User(Option<String>),
-    Other,
-}
-
-/// The domain, shared by all handlers of one process.
+/// The domain, shared by all handlers of one process. Its parts are the services'
+/// own: handlers reach the database only through service functions.
 #[derive(Clone)]
 pub struct Core {
-    pub db: Db,
-    pub bus: Bus,
-    pub settings: Arc<Settings>,
-    pub auth: Arc<auth::AuthCache>,
+    db: Db,
+    bus: Bus,
+    settings: Arc<Settings>,
+    auth: Arc<auth_cache::AuthCache>,
     /// Counts of committed write batches, for `/metrics` and tests.
-    pub write_stats: Arc<WriteStats>,
-    combiner: Arc<combine::Combiner>,
-}
-
-/// How write batches ended since start (`Core::commit_batch`): `optimistic` batches
-/// committed whole in their first attempt; a `per_write` batch had a write fail in it
-/// and committed in a second attempt with a savepoint per write; an `uncommitted` batch
-/// committed nothing (a lone write that failed, or a commit the database refused).
-/// `writes` counts the writes of all batches.
-#[derive(Debug, Default)]
-pub struct WriteStats {
-    pub optimistic: std::sync::atomic::AtomicU64,
-    pub per_write: std::sync::atomic::AtomicU64,
-    pub uncommitted: std::sync::atomic::AtomicU64,
-    pub writes: std::sync::atomic::AtomicU64,
-}
-
-impl WriteStats {
-    fn count(&self, counter: &std::sync::atomic::AtomicU64, writes: usize) {
-        use std::sync::atomic::Ordering::Relaxed;
-        counter.fetch_add(1, Relaxed);
-        self.writes.fetch_add(writes as u64, Relaxed);
-    }
+    write_stats: Arc<WriteStats>,
+    combiner: Arc<group_commit::Combiner>,
 }
 
 impl std::fmt::Debug for Core {
@@ -139,10 +125,31 @@ impl Core {
             db,
             bus,
             settings: Arc::new(settings),
-            auth: Arc::new(auth::AuthCache::default()),
+            auth: Arc::new(auth_cache::AuthCache::default()),
             write_stats: Arc::new(WriteStats::default()),
-            combiner: Arc::new(combine::Combiner::default()),
+            combiner: Arc::new(group_commit::Combiner::default()),
         }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// How write batches ended since start (`/metrics`).
+    pub fn write_stats(&self) -> &WriteStats {
+        &self.write_stats
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub fn ping(&self) -> bool {
+        self.db.ping()
+    }
+
+    /// The database, for tests that look into it directly (the HTTP crate reaches it
+    /// only through the services).
+    #[doc(hidden)]
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The SCIM base URL of a directory.
@@ -185,7 +192,7 @@ impl Core {
     ) -> Write<T> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
-        let job: combine::Job = Arc::new(move |c: &mut AnyConn, sink: &mut EventSink| {
+        let job: group_commit::Job = Arc::new(move |c: &mut AnyConn, sink: &mut EventSink| {
             let v = f(c, sink)?;
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
             Ok(())
@@ -215,7 +222,7 @@ impl Core {
         let answer = self.combiner.submit_async(self, &w.dir, w.job, w.scope, rt);
         answer
             .await
-            .map_err(|_| crate::error::CoreError::internal("the write's batch was dropped"))??;
+            .map_err(|_| CoreError::internal("the write's batch was dropped"))??;
         w.slot.take()
     }
 
@@ -269,7 +276,7 @@ impl Core {
     pub(crate) fn check_if_match(version: i64, if_match: Option<&str>) -> CoreResult<()> {
         match if_match {
             Some(h) if !crate::scim::resource::if_match_ok(h, version) => {
-                Err(crate::error::CoreError::PreconditionFailed(format!(
+                Err(CoreError::PreconditionFailed(format!(
                     "If-Match {h} does not match the current version {}",
                     crate::scim::resource::etag(version)
                 )))
@@ -281,7 +288,7 @@ impl Core {
     /// The PATCH operation cap.
     pub(crate) fn check_ops<T>(&self, ops: &[T]) -> CoreResult<()> {
         if ops.len() > self.settings.max_patch_ops {
-            return Err(crate::error::CoreError::too_many(format!(
+            return Err(CoreError::too_many(format!(
                 "{} operations; at most {} are allowed per PATCH",
                 ops.len(),
                 self.settings.max_patch_ops
@@ -290,184 +297,23 @@ impl Core {
         Ok(())
     }
 
-    /// The optimistic attempt for a batch of user creates on PostgreSQL: the jobs run
-    /// with a batch context and touch no database (each defers its insert, see
-    /// `users::prepare_create`); the users, their index rows and the events are then
-    /// written by one statement on its own, which takes the directory's lock itself
-    /// (`events::append_standalone`): one round trip for the batch instead of four.
-    /// Any error (a userName taken) leaves nothing written, and `commit_batch` runs
-    /// the jobs again one by one in a transaction, where each meets its own error.
-    fn commit_creates(
-        &self,
-        conn: &mut store::AnyConn,
-        dir: &DirectoryRow,
-        jobs: &[combine::Pending],
-    ) -> CoreResult<events::Appended> {
-        let _ctx = batch::start(std::collections::HashMap::new());
-        let mut all = EventSink::new();
-        for j in jobs {
-            (j.job)(conn, &mut all)?;
+    /// Check a body's `id` against the URL's (IDP-QUIRKS REJECT: body id ≠ URL id).
+    pub(crate) fn check_body_id(body: &Value, id: &str) -> CoreResult<()> {
+        match body.get("id") {
+            Some(Value::String(s)) if s != id => Err(CoreError::mutability(format!(
+                "`id` is readOnly: the body says {s:?} but the URL names {id:?}"
+            ))),
+            _ => Ok(()),
         }
-        let created = batch::take_created();
-        if all.is_empty() {
-            // creates that emit nothing (inactive users under the delete policy)
-            return store::directory_transaction(conn, &dir.id, |c| {
-                users::insert_users(c, &created)?;
-                events::append(c, &dir.id, &dir.organization_id, all)
-            });
-        }
-        let ctes = users::insert_users_ctes(&created, events::AFTER_SEQ)?;
-        events::append_standalone(conn, &dir.id, &dir.organization_id, all, ctes)
     }
+}
 
-    /// The optimistic attempt for any batch: every job in one transaction, without
-    /// savepoints; a batch of user writes (`user_batch`, PostgreSQL) reads its users
-    /// ahead in one query and writes them back at the end (`batch`).
-    fn commit_together(
-        &self,
-        conn: &mut store::AnyConn,
-        dir: &DirectoryRow,
-        jobs: &[combine::Pending],
-        user_batch: bool,
-    ) -> CoreResult<events::Appended> {
-        store::directory_transaction(conn, &dir.id, |c| {
-            let _ctx = if user_batch {
-                let ids: Vec<String> = jobs
-                    .iter()
-                    .filter_map(|j| match &j.scope {
-                        Scope::User(Some(id)) => Some(id.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                Some(batch::start(users::find_many_with_groups(
-                    c, &dir.id, &ids,
-                )?))
-            } else {
-                None
-            };
-            let mut all = EventSink::new();
-            for j in jobs {
-                let mut sink = EventSink::new();
-                (j.job)(c, &mut sink)?;
-                if let Scope::User(Some(id)) = &j.scope {
-                    batch::forget(id);
-                }
-                all.extend(sink);
-            }
-            batch::settle(c)?;
-            events::append(c, &dir.id, &dir.organization_id, all)
-        })
-    }
-
-    /// Commit a batch of writes of one directory. First optimistically, all jobs in
-    /// one transaction without savepoints (one round trip less per write); if any job
-    /// fails, that attempt is rolled back whole and the batch runs again with a
-    /// savepoint per job, so exactly the failing writes fail. Jobs are re-runnable.
-    pub(crate) fn commit_batch(
+impl group_commit::Committer for Core {
+    fn commit_batch(
         &self,
         dir: &DirectoryRow,
-        jobs: Vec<combine::Pending>,
-    ) -> Vec<(combine::Pending, CoreResult<()>)> {
-        let started = std::time::Instant::now();
-        let batch = jobs.len();
-        let _guard = self.db.write_guard();
-        let mut conn = match self.db.conn() {
-            Ok(c) => c,
-            Err(e) => {
-                self.write_stats.count(&self.write_stats.uncommitted, batch);
-                let msg = e.to_string();
-                return jobs
-                    .into_iter()
-                    .map(|j| (j, Err(crate::error::CoreError::Pool(msg.clone()))))
-                    .collect();
-            }
-        };
-        // attempt 1: no savepoints
-        let mut first_error: Option<crate::error::CoreError> = None;
-        // a batch of user writes reads its users ahead and writes them back at the end
-        let user_batch = batch > 1
-            && self.db.dialect() == store::Dialect::Pg
-            && jobs.iter().all(|j| matches!(j.scope, Scope::User(_)));
-        // creates only (PostgreSQL): their rows and events in one statement
-        let creates_only = self.db.dialect() == store::Dialect::Pg
-            && jobs.iter().all(|j| j.scope == Scope::User(None));
-        let optimistic = if creates_only {
-            self.commit_creates(&mut conn, dir, &jobs)
-        } else {
-            self.commit_together(&mut conn, dir, &jobs, user_batch)
-        };
-        let stats = &self.write_stats;
-        let (committed, results) = match optimistic {
-            Ok(appended) => {
-                stats.count(&stats.optimistic, batch);
-                (
-                    Ok(appended),
-                    jobs.iter().map(|_| Ok(())).collect::<Vec<_>>(),
-                )
-            }
-            // a create's own errors (a taken userName) are its job's, run alone below
-            Err(e) if batch == 1 && !creates_only => {
-                stats.count(&stats.uncommitted, batch);
-                first_error = Some(e);
-                (Err(None), Vec::new())
-            }
-            Err(_) => {
-                // attempt 2: a savepoint per job
-                let mut results: Vec<CoreResult<()>> = Vec::with_capacity(batch);
-                let r = store::directory_transaction(&mut conn, &dir.id, |c| {
-                    results.clear();
-                    let mut all = EventSink::new();
-                    for j in &jobs {
-                        let mut sink = EventSink::new();
-                        let r = c.transaction(|c| (j.job)(c, &mut sink));
-                        if r.is_ok() {
-                            all.extend(sink);
-                        }
-                        results.push(r);
-                    }
-                    events::append(c, &dir.id, &dir.organization_id, all)
-                });
-                match r {
-                    Ok(_) => stats.count(&stats.per_write, batch),
-                    Err(_) => stats.count(&stats.uncommitted, batch),
-                }
-                (r.map_err(Some), results)
-            }
-        };
-        match committed {
-            Ok(appended) => {
-                tracing::debug!(directory_id = %dir.id, batch, events = appended.count,
-                    elapsed_us = started.elapsed().as_micros() as u64, "write batch committed");
-                if appended.count > 0 {
-                    self.bus.publish(Notice::Events {
-                        directory_id: appended.directory_id,
-                        organization_id: appended.organization_id,
-                        last_seq: appended.last_seq,
-                    });
-                }
-                jobs.into_iter().zip(results).collect()
-            }
-            Err(None) => {
-                // a batch of one that failed: its own error, nothing applied
-                let e = first_error
-                    .unwrap_or_else(|| crate::error::CoreError::internal("write failed"));
-                let mut jobs = jobs;
-                jobs.pop().map(|j| vec![(j, Err(e))]).unwrap_or_default()
-            }
-            Err(Some(e)) => {
-                tracing::error!(error = %e, directory_id = %dir.id, "write batch failed to commit");
-                let msg = e.to_string();
-                jobs.into_iter()
-                    .map(|j| {
-                        (
-                            j,
-                            Err(crate::error::CoreError::internal(format!(
-                                "commit failed: {msg}"
-                            ))),
-                        )
-                    })
-                    .collect()
-            }
-        }
+        jobs: Vec<group_commit::Pending>,
+    ) -> Vec<(group_commit::Pending, CoreResult<()>)> {
+        group_commit::commit_batch(&self.db, &self.bus, &self.write_stats, dir, jobs)
     }
 }

@@ -6,18 +6,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use diesel::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::directory_user::{self as du, diff, with_previous};
+use super::directory_user::{self as du, diff, roles_of, with_previous};
 use super::{users, Core, InactivePolicy};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
 use crate::ids;
 use crate::model::{DirectoryRow, GroupRow, RoleMappingRow, UserRow};
-use crate::store::schema::{directory_groups, directory_users, memberships, role_mappings};
-use crate::store::AnyConn;
+use crate::store::role_mappings::{self as mappings, Grant};
+use crate::store::{self, AnyConn};
 
 fn check_slug(s: &str) -> CoreResult<String> {
     let ok = !s.is_empty()
@@ -34,15 +33,6 @@ fn check_slug(s: &str) -> CoreResult<String> {
             "role slug {s:?} must be 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
         )))
     }
-}
-
-/// A grant of a role to a user: which mapping and group gave it.
-#[derive(Debug, Clone)]
-struct Grant {
-    slug: String,
-    priority: i32,
-    group_id: String,
-    mapping_id: String,
 }
 
 /// Roles in order: highest priority first, then slug.
@@ -65,41 +55,10 @@ fn grants_for(
     user_ids: &[String],
 ) -> CoreResult<HashMap<String, Vec<Grant>>> {
     let mut out: HashMap<String, Vec<Grant>> = HashMap::new();
-    for chunk in user_ids.chunks(500) {
-        let rows: Vec<(String, String, i32, String, String)> = memberships::table
-            .inner_join(role_mappings::table.on(role_mappings::group_id.eq(memberships::group_id)))
-            .filter(role_mappings::organization_id.eq(organization_id))
-            .filter(memberships::member_id.eq_any(chunk))
-            .select((
-                memberships::member_id,
-                role_mappings::role_slug,
-                role_mappings::priority,
-                role_mappings::group_id,
-                role_mappings::id,
-            ))
-            .load(c)?;
-        for (uid, slug, priority, group_id, mapping_id) in rows {
-            out.entry(uid).or_default().push(Grant {
-                slug,
-                priority,
-                group_id,
-                mapping_id,
-            });
-        }
+    for g in mappings::grants_of_users(c, organization_id, user_ids)? {
+        out.entry(g.user_id.clone()).or_default().push(g);
     }
     Ok(out)
-}
-
-/// The role slugs a normalized user carries, in order.
-pub(crate) fn roles_of(n: &Map<String, Value>) -> Vec<String> {
-    n.get("roles")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("slug").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Re-evaluate the roles of `user_ids` (members whose groups changed) and emit
@@ -116,15 +75,8 @@ pub(crate) fn recompute(
     if user_ids.is_empty() {
         return Ok(());
     }
-    if !force {
-        let any: Option<String> = role_mappings::table
-            .filter(role_mappings::organization_id.eq(&dir.organization_id))
-            .select(role_mappings::id)
-            .first(c)
-            .optional()?;
-        if any.is_none() {
-            return Ok(());
-        }
+    if !force && !mappings::any_role_mapping(c, &dir.organization_id)? {
+        return Ok(());
     }
     let grants = grants_for(c, &dir.organization_id, user_ids)?;
     let users: Vec<UserRow> = users::find_many(c, &dir.id, user_ids)?;
@@ -151,12 +103,7 @@ pub(crate) fn recompute(
         let prev = diff(&old, &new);
         let now = clock::now();
         let normalized = Value::Object(new).to_string();
-        diesel::update(directory_users::table.filter(directory_users::id.eq(&u.id)))
-            .set((
-                directory_users::normalized.eq(&normalized),
-                directory_users::updated_at.eq(now),
-            ))
-            .execute(c)?;
+        store::users::set_normalized(c, &u.id, &normalized, now)?;
         let row = UserRow {
             normalized,
             updated_at: now,
@@ -172,27 +119,15 @@ pub(crate) fn recompute(
     Ok(())
 }
 
-fn members_of_group(c: &mut AnyConn, group_id: &str) -> CoreResult<Vec<String>> {
-    Ok(memberships::table
-        .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::member_type.eq("User"))
-        .select(memberships::member_id)
-        .load(c)?)
-}
-
 fn group_with_dir(
     core: &Core,
     organization_id: &str,
     group_id: &str,
 ) -> CoreResult<(GroupRow, DirectoryRow)> {
     let mut conn = core.db.conn()?;
-    let g: GroupRow = directory_groups::table
-        .filter(directory_groups::id.eq(group_id))
-        .select(GroupRow::as_select())
-        .first(&mut conn)
-        .optional()?
+    let g: GroupRow = store::groups::find_group_by_id(&mut conn, group_id)?
         .ok_or_else(|| CoreError::invalid_value(format!("group {group_id:?} does not exist")))?;
-    let d = super::admin::find_directory(&mut conn, &g.directory_id)?
+    let d = store::directories::find_directory(&mut conn, &g.directory_id)?
         .ok_or_else(|| CoreError::invalid_value(format!("group {group_id:?} does not exist")))?;
     if d.organization_id != organization_id {
         return Err(CoreError::invalid_value(format!(
@@ -221,23 +156,14 @@ pub fn create_mapping(
     };
     let (core2, d, r) = (core.clone(), dir.clone(), row.clone());
     core.write(&dir, move |c, sink| {
-        let dup: Option<String> = role_mappings::table
-            .filter(role_mappings::organization_id.eq(&r.organization_id))
-            .filter(role_mappings::group_id.eq(&r.group_id))
-            .filter(role_mappings::role_slug.eq(&r.role_slug))
-            .select(role_mappings::id)
-            .first(c)
-            .optional()?;
-        if dup.is_some() {
+        if mappings::mapping_exists(c, &r.organization_id, &r.group_id, &r.role_slug)? {
             return Err(CoreError::Conflict {
                 scim_type: None,
                 detail: format!("group {} already grants role {:?}", r.group_id, r.role_slug),
             });
         }
-        diesel::insert_into(role_mappings::table)
-            .values(&r)
-            .execute(c)?;
-        let users = members_of_group(c, &r.group_id)?;
+        mappings::insert_mapping(c, &r)?;
+        let users = store::memberships::user_member_ids(c, &r.group_id)?;
         recompute(&core2, c, &d, &users, sink, false)
     })?;
     Ok(row)
@@ -245,22 +171,13 @@ pub fn create_mapping(
 
 pub fn list_mappings(core: &Core, organization_id: &str) -> CoreResult<Vec<RoleMappingRow>> {
     let mut conn = core.db.conn()?;
-    Ok(role_mappings::table
-        .filter(role_mappings::organization_id.eq(organization_id))
-        .order((role_mappings::priority.desc(), role_mappings::id.asc()))
-        .select(RoleMappingRow::as_select())
-        .load(&mut conn)?)
+    mappings::mappings_of(&mut conn, organization_id)
 }
 
 pub fn delete_mapping(core: &Core, organization_id: &str, mapping_id: &str) -> CoreResult<()> {
     let row: RoleMappingRow = {
         let mut conn = core.db.conn()?;
-        role_mappings::table
-            .filter(role_mappings::id.eq(mapping_id))
-            .filter(role_mappings::organization_id.eq(organization_id))
-            .select(RoleMappingRow::as_select())
-            .first(&mut conn)
-            .optional()?
+        mappings::find_mapping(&mut conn, organization_id, mapping_id)?
             .ok_or_else(|| CoreError::not_found(format!("role mapping {mapping_id} not found")))?
     };
     let dir = match group_with_dir(core, organization_id, &row.group_id) {
@@ -269,15 +186,14 @@ pub fn delete_mapping(core: &Core, organization_id: &str, mapping_id: &str) -> C
             // the group is gone: nobody holds the role through it any more
             let _g = core.db.write_guard(); // SQLite: the one writer
             let mut conn = core.db.conn()?;
-            diesel::delete(role_mappings::table.filter(role_mappings::id.eq(&row.id)))
-                .execute(&mut conn)?;
+            mappings::delete_mapping(&mut conn, &row.id)?;
             return Ok(());
         }
     };
     let (core2, d) = (core.clone(), dir.clone());
     core.write(&dir, move |c, sink| {
-        diesel::delete(role_mappings::table.filter(role_mappings::id.eq(&row.id))).execute(c)?;
-        let users = members_of_group(c, &row.group_id)?;
+        mappings::delete_mapping(c, &row.id)?;
+        let users = store::memberships::user_member_ids(c, &row.group_id)?;
         recompute(&core2, c, &d, &users, sink, true)
     })
 }
@@ -299,23 +215,20 @@ impl RoleMappingRow {
 /// Which group (through which mapping) gave which role to a user.
 pub fn explain(core: &Core, user_id: &str) -> CoreResult<Value> {
     let mut conn = core.db.conn()?;
-    let u: UserRow = directory_users::table
-        .filter(directory_users::id.eq(user_id))
-        .select(UserRow::as_select())
-        .first(&mut conn)
-        .optional()?
+    let u: UserRow = store::users::find_user_by_id(&mut conn, user_id)?
         .ok_or_else(|| CoreError::not_found(format!("directory user {user_id} not found")))?;
-    let dir = super::admin::find_directory(&mut conn, &u.directory_id)?
+    let dir = store::directories::find_directory(&mut conn, &u.directory_id)?
         .ok_or_else(|| CoreError::not_found(format!("directory user {user_id} not found")))?;
     let grants = grants_for(&mut conn, &dir.organization_id, std::slice::from_ref(&u.id))?
         .remove(&u.id)
         .unwrap_or_default();
     let order = order_roles(&grants);
     let group_ids: Vec<String> = grants.iter().map(|g| g.group_id.clone()).collect();
-    let names: HashMap<String, String> = super::groups::find_many(&mut conn, &dir.id, &group_ids)?
-        .into_iter()
-        .map(|g| (g.id, g.display_name))
-        .collect();
+    let names: HashMap<String, String> =
+        store::groups::find_groups(&mut conn, &dir.id, &group_ids)?
+            .into_iter()
+            .map(|g| (g.id, g.display_name))
+            .collect();
     let roles: Vec<Value> = order
         .iter()
         .map(|slug| {

@@ -9,16 +9,14 @@
 //! nothing. Items are handed to `emit` as they are read: memory stays bounded
 //! whatever the directory's size.
 
-use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::directory_user as du;
 use super::{Core, InactivePolicy};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
-use crate::model::{DirectoryRow, GroupRow};
-use crate::store::schema::{directories, directory_groups, memberships};
-use crate::store::AnyConn;
+use crate::model::DirectoryRow;
+use crate::store::{self, AnyConn};
 
 const PAGE: i64 = 1000;
 
@@ -32,11 +30,7 @@ pub fn stream(
     let mut conn = core.db.conn()?;
     let keep_inactive = core.settings.inactive_users == InactivePolicy::Keep;
     let mut run = |c: &mut AnyConn| -> CoreResult<()> {
-        let dir: DirectoryRow = directories::table
-            .filter(directories::id.eq(directory_id))
-            .select(DirectoryRow::as_select())
-            .first(c)
-            .optional()?
+        let dir: DirectoryRow = store::directories::find_directory(c, directory_id)?
             .ok_or_else(|| CoreError::not_found(format!("directory {directory_id} not found")))?;
         let cursor = crate::events::id_at_seq(c, &dir.id, dir.last_seq)?;
         let header = json!({
@@ -66,13 +60,7 @@ pub fn stream(
         }
         after.clear();
         loop {
-            let rows: Vec<GroupRow> = directory_groups::table
-                .filter(directory_groups::directory_id.eq(&dir.id))
-                .filter(directory_groups::id.gt(&after))
-                .order(directory_groups::id.asc())
-                .limit(PAGE)
-                .select(GroupRow::as_select())
-                .load(c)?;
+            let rows = store::groups::groups_page_after(c, &dir.id, &after, PAGE)?;
             let Some(last) = rows.last() else { break };
             after = last.id.clone();
             for g in &rows {
@@ -84,21 +72,7 @@ pub fn stream(
         }
         let (mut ag, mut am) = (String::new(), String::new());
         loop {
-            let rows: Vec<(String, String, String)> = memberships::table
-                .filter(memberships::directory_id.eq(&dir.id))
-                .filter(
-                    memberships::group_id.gt(&ag).or(memberships::group_id
-                        .eq(&ag)
-                        .and(memberships::member_id.gt(&am))),
-                )
-                .order((memberships::group_id.asc(), memberships::member_id.asc()))
-                .limit(PAGE)
-                .select((
-                    memberships::group_id,
-                    memberships::member_id,
-                    memberships::member_type,
-                ))
-                .load(c)?;
+            let rows = store::memberships::memberships_page_after(c, &dir.id, (&ag, &am), PAGE)?;
             let Some(last) = rows.last() else { break };
             ag = last.0.clone();
             am = last.1.clone();
@@ -125,15 +99,6 @@ pub fn stream(
         }));
         Ok(())
     };
-    match &mut *conn {
-        AnyConn::Pg(_) => {
-            // one consistent snapshot for every page
-            diesel::Connection::transaction(&mut *conn, |c| {
-                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .execute(c)?;
-                run(c)
-            })
-        }
-        AnyConn::Sqlite(_) => diesel::Connection::transaction(&mut *conn, |c| run(c)),
-    }
+    // one consistent snapshot for every page
+    store::read_snapshot(&mut conn, |c| run(c))
 }

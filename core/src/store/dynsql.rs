@@ -227,13 +227,13 @@ impl Sql {
                 Part::Sql(s) => out.push_str(s),
                 Part::Bind(_) => {
                     n += 1;
-                    match dialect {
-                        Dialect::Pg => {
+                    db_run!(dialect,
+                        pg => {
                             out.push('$');
                             out.push_str(&n.to_string());
-                        }
-                        Dialect::Sqlite => out.push('?'),
-                    }
+                        },
+                        sqlite => out.push('?'),
+                    );
                 }
             }
         }
@@ -252,15 +252,12 @@ impl Sql {
     where
         T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
     {
-        match conn {
-            AnyConn::Pg(c) => Q(self).load::<T>(c),
-            AnyConn::Sqlite(c) => Q(self).load::<T>(c),
-        }
+        db_run!(conn, |c| Q(self).load::<T>(c))
     }
 
     /// Load rows of SQL type `ST` decoded by position: the selected columns must come
     /// in `T`'s field order (for [`UserRow`](crate::model::UserRow): the table's, as
-    /// `users::USER_COLUMNS` lists them). [`Sql::load`] finds each field by its column
+    /// `store::users::USER_COLUMNS` lists them). [`Sql::load`] finds each field by its column
     /// name, a search over the row's columns per field; for the 100 users a membership
     /// PATCH reads that search was an eighth of the server's instructions.
     pub fn load_rows<ST, T>(&self, conn: &mut AnyConn) -> QueryResult<Vec<T>>
@@ -269,18 +266,12 @@ impl Sql {
             + diesel::query_dsl::LoadQuery<'q, diesel::SqliteConnection, T>,
     {
         let q = Typed::<ST>(Q(self), std::marker::PhantomData);
-        match conn {
-            AnyConn::Pg(c) => q.load::<T>(c),
-            AnyConn::Sqlite(c) => q.load::<T>(c),
-        }
+        db_run!(conn, |c| q.load::<T>(c))
     }
 
     /// Run as a statement, returning the number of affected rows.
     pub fn execute(&self, conn: &mut AnyConn) -> QueryResult<usize> {
-        match conn {
-            AnyConn::Pg(c) => Q(self).execute(c),
-            AnyConn::Sqlite(c) => Q(self).execute(c),
-        }
+        db_run!(conn, |c| Q(self).execute(c))
     }
 }
 

@@ -1,18 +1,19 @@
-//! How the database reads a SCIM list page (PostgreSQL `EXPLAIN`, SQLite `EXPLAIN
-//! QUERY PLAN`), on a directory of 30,000 users and 3,000 groups written straight into
-//! young tables: no statistics yet, as during a directory's first sync, where
-//! PostgreSQL estimated a directory to hold 0.5 % of the table's rows and fetched all
-//! of them through another index to sort them (141 ms per page at 50,000 users, the
-//! sort spilled to disk; docs/BENCHMARKS.md, "Eighth session").
+//! The query plans of list pages: how the database reads a SCIM list page and a
+//! vendor API page (PostgreSQL `EXPLAIN`, SQLite `EXPLAIN QUERY PLAN`), on a directory
+//! of 30,000 users and 3,000 groups written straight into young tables: no statistics
+//! yet, as during a directory's first sync, where PostgreSQL estimated a directory to
+//! hold 0.5 % of the table's rows and fetched all of them through another index to
+//! sort them, the sort spilled to disk (docs/BENCHMARKS.md, "Eighth session").
 
 use diesel::connection::SimpleConnection;
+use scimgate_connectors::ResourceKind;
 
-use super::reads::{self, Page};
-use super::users::{ListParams, ListStatements};
-use super::{admin, groups, users, Core, Settings};
+use super::dynsql::Sql;
+use super::paging::{self, list_reads, ListStatements};
+use super::{groups, users, AnyConn};
 use crate::bus::Bus;
-use crate::store::dynsql::Sql;
-use crate::store::{self, AnyConn};
+use crate::service::list_paging::{scim_page, ListParams, Page};
+use crate::service::{self, admin, vendor_reads, Core, InactivePolicy, Settings};
 use crate::testing::TestDatabase;
 
 #[derive(diesel::QueryableByName)]
@@ -34,7 +35,7 @@ fn plan(conn: &mut AnyConn, st: ListStatements) -> Vec<String> {
 
 /// The plan of `page`, run as the lists run it (in `list_reads`).
 fn plan_of(conn: &mut AnyConn, page: Sql, in_id_order: bool) -> Vec<String> {
-    store::list_reads(conn, in_id_order, |c| match c {
+    list_reads(conn, in_id_order, |c| match c {
         AnyConn::Pg(_) => {
             let mut q = Sql::raw("EXPLAIN ");
             q.append(page);
@@ -100,9 +101,15 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
     let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
         .unwrap_or_else(|e| panic!("{e}"))
         .directory;
-    let mut conn = core.db.conn().unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = core.db().conn().unwrap_or_else(|e| panic!("{e}"));
     fill(&mut conn, &dir.id);
     let dialect = conn.dialect();
+    let statements = |kind: ResourceKind, p: &ListParams, bounds| {
+        scim_page(kind, p, None, bounds).map(|page| match kind {
+            ResourceKind::User => users::list_statements(dialect, &dir.id, &page),
+            ResourceKind::Group => groups::list_statements(dialect, &dir.id, &page),
+        })
+    };
 
     let page = ListParams {
         start_index: Some(1501),
@@ -111,14 +118,8 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
     };
     let bounds = (1501, 100);
     for (what, st) in [
-        (
-            "users",
-            users::list_statements(dialect, &dir, &page, None, bounds),
-        ),
-        (
-            "groups",
-            groups::list_statements(dialect, &dir, &page, bounds),
-        ),
+        ("users", statements(ResourceKind::User, &page, bounds)),
+        ("groups", statements(ResourceKind::Group, &page, bounds)),
     ] {
         let st = st.unwrap_or_else(|e| panic!("{e}"));
         assert!(st.in_id_order, "{what}");
@@ -133,23 +134,23 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
     ] {
         let page = Page::new(None, Some(cursor.to_string()), Some(100), order)
             .unwrap_or_else(|e| panic!("{e}"));
-        let (base, in_id_order) = reads::users_query(
-            &core,
-            &reads::UserFilter {
-                directory: Some(dir.id.clone()),
-                ..Default::default()
-            },
-        );
-        assert!(in_id_order);
-        let (q, _) = reads::keyset_query(base, &page);
-        let p = plan_of(&mut conn, q, in_id_order);
-        assert!(!sorts(&p), "directory_users page sorted:\n{}", p.join("\n"));
-        let (base, in_id_order) = reads::groups_query(&reads::GroupFilter {
+        let f = vendor_reads::UserFilter {
             directory: Some(dir.id.clone()),
             ..Default::default()
-        });
+        };
+        let active_only = core.settings().inactive_users == InactivePolicy::Delete;
+        let (base, in_id_order) = (users::users_query(&f, active_only), f.in_id_order());
         assert!(in_id_order);
-        let (q, _) = reads::keyset_query(base, &page);
+        let q = paging::keyset_query(base, &page.travel().keyset(&page));
+        let p = plan_of(&mut conn, q, in_id_order);
+        assert!(!sorts(&p), "directory_users page sorted:\n{}", p.join("\n"));
+        let f = vendor_reads::GroupFilter {
+            directory: Some(dir.id.clone()),
+            ..Default::default()
+        };
+        let (base, in_id_order) = (groups::groups_query(&f), f.in_id_order());
+        assert!(in_id_order);
+        let q = paging::keyset_query(base, &page.travel().keyset(&page));
         let p = plan_of(&mut conn, q, in_id_order);
         assert!(
             !sorts(&p),
@@ -162,8 +163,7 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
         sort_by: Some("userName".into()),
         ..page.clone()
     };
-    let st = users::list_statements(dialect, &dir, &sorted, None, bounds)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let st = statements(ResourceKind::User, &sorted, bounds).unwrap_or_else(|e| panic!("{e}"));
     assert!(!st.in_id_order);
     let p = plan(&mut conn, st);
     assert!(
@@ -174,20 +174,20 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
     drop(conn);
 
     // and the pages are right: totals, the rows from the 1,501st on, in id order
-    let users = users::list(&core, &dir, &page).unwrap_or_else(|e| panic!("{e}"));
+    let users = service::users::list(&core, &dir, &page).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(users.total, 30_000);
     let ids: Vec<&str> = users.rows.iter().map(|u| u.id.as_str()).collect();
     let want: Vec<String> = (101_501..101_601)
         .map(|i| format!("directory_user_{i}"))
         .collect();
     assert_eq!(ids, want);
-    let groups = groups::list(&core, &dir, &page).unwrap_or_else(|e| panic!("{e}"));
+    let groups = service::groups::list(&core, &dir, &page).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(groups.total, 3_000);
     assert_eq!(groups.rows.len(), 100);
     assert_eq!(groups.rows[0].id, "directory_group_101501");
-    let vendor = reads::list_users(
+    let vendor = vendor_reads::list_users(
         &core,
-        &reads::UserFilter {
+        &vendor_reads::UserFilter {
             directory: Some(dir.id.clone()),
             ..Default::default()
         },

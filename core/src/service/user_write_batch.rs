@@ -6,6 +6,7 @@
 //! and the users it deleted in one statement each after, instead of a read and a write
 //! per job: a batch of 16 PATCHes costs 6 round trips instead of 36, a batch of 16
 //! creates 5 instead of 20, a batch of 16 DELETEs of users in no group 5 instead of 84.
+//! (A batch made only of creates takes one round trip: `group_commit::commit_creates`.)
 //!
 //! The context lives in a thread local of the thread that commits the batch, set for
 //! the duration of the optimistic attempt only. Its rules keep every job's view exact:
@@ -21,10 +22,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::users::{self, NewUser, WithGroups};
 use crate::error::CoreResult;
 use crate::model::UserRow;
-use crate::store::dynsql::Sql;
+use crate::store::users::{self as stored, NewUser, WithGroups};
 use crate::store::AnyConn;
 
 #[derive(Default)]
@@ -108,7 +108,7 @@ pub(crate) fn defer_delete(id: String) -> Option<String> {
 }
 
 /// The created users deferred so far, taken out of the context (for a batch of creates
-/// that writes them in its own statement, `Core::commit_creates`).
+/// that writes them in its own statement, `group_commit::commit_creates`).
 pub(crate) fn take_created() -> Vec<NewUser> {
     CTX.with(|c| {
         c.borrow_mut()
@@ -135,78 +135,26 @@ pub(crate) fn settle(c: &mut AnyConn) -> CoreResult<()> {
             })
             .unwrap_or_default()
     });
-    users::delete_rows(c, &deleted)?;
-    users::insert_users(c, &created)?;
-    if !rows.is_empty() {
-        update_rows(rows)?.execute(c)?;
-    }
-    Ok(())
-}
-
-/// `UPDATE … FROM unnest(…)` of whole user rows, by id: one statement text for any
-/// number of rows (PostgreSQL; batches exist on PostgreSQL only).
-fn update_rows(rows: Vec<UserRow>) -> diesel::QueryResult<Sql> {
-    let mut q = Sql::raw(
-        "UPDATE directory_users AS u SET user_name = v.user_name, user_name_ci = v.user_name_ci, \
-         external_id = v.external_id, active = v.active, email_ci = v.email_ci, state = v.state, \
-         version = v.version, scim = v.scim, normalized = v.normalized, updated_at = v.updated_at \
-         FROM ",
-    );
-    q.unnest(users::user_columns(rows.iter())?).push(format!(
-        " AS v({}) WHERE u.id = v.id",
-        users::USER_INSERT_COLUMNS
-    ));
-    Ok(q)
+    stored::delete_users(c, &deleted)?;
+    stored::insert_users(c, &created)?;
+    stored::update_users(c, rows)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Dialect;
 
-    fn row(id: &str, ext: Option<&str>) -> UserRow {
-        let t = chrono::NaiveDateTime::default();
-        UserRow {
-            id: id.into(),
-            directory_id: "d".into(),
-            user_name: "U".into(),
-            user_name_ci: "u".into(),
-            external_id: ext.map(str::to_string),
-            active: false,
-            email_ci: None,
-            state: "inactive".into(),
-            version: 2,
-            scim: "{}".into(),
-            normalized: "{}".into(),
-            created_at: t,
-            updated_at: t,
-        }
-    }
-
-    #[test]
-    fn update_rows_has_one_statement_text_for_any_number_of_rows() {
-        let one = update_rows(vec![row("a", Some("x"))]).unwrap_or_default();
-        let two = update_rows(vec![row("a", Some("x")), row("b", None)]).unwrap_or_default();
-        let sql = two.render(Dialect::Pg);
-        assert_eq!(one.render(Dialect::Pg), sql, "prepared once");
-        assert_eq!(two.bind_count(), 13, "one array per column");
-        assert!(
-            sql.contains("FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[]"),
-            "{sql}"
-        );
-        assert!(sql.ends_with("WHERE u.id = v.id"), "{sql}");
+    fn row() -> UserRow {
+        UserRow::fixture("{}", "{}", 2)
     }
 
     #[test]
     fn without_context_nothing_is_deferred_or_read_ahead() {
-        assert!(defer(row("a", None)).is_some());
+        assert!(defer(row()).is_some());
         assert!(take_ahead("a").is_none());
         let active = start(HashMap::new());
-        assert!(defer(row("a", None)).is_none());
+        assert!(defer(row()).is_none());
         drop(active);
-        assert!(
-            defer(row("a", None)).is_some(),
-            "the context ends with its guard"
-        );
+        assert!(defer(row()).is_some(), "the context ends with its guard");
     }
 }
