@@ -5,7 +5,10 @@
 use std::env;
 
 use anyhow::{bail, Context};
+use scimgate_core::seal::Sealer;
 use scimgate_core::{InactivePolicy, Settings};
+
+use crate::client_addr::TrustedProxies;
 
 #[derive(Clone)]
 pub struct Config {
@@ -22,6 +25,10 @@ pub struct Config {
     pub event_retention_days: u32,
     pub db_pool_size: u32,
     pub workers: usize,
+    /// `SCIMGATE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// `SCIMGATE_SECRET_KEY`: the keys that seal secrets at rest (`core::seal`).
+    pub secret_key: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -50,6 +57,8 @@ impl std::fmt::Debug for Config {
             .field("max_page_size", &self.max_page_size)
             .field("inactive_users", &self.inactive_users)
             .field("event_retention_days", &self.event_retention_days)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -101,6 +110,9 @@ impl Config {
         if max_body_bytes < 1024 {
             bail!("SCIMGATE_MAX_BODY_BYTES must be at least 1024");
         }
+        let trusted_proxies =
+            TrustedProxies::parse(&var("SCIMGATE_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("SCIMGATE_TRUSTED_PROXIES: {e}"))?;
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -122,11 +134,23 @@ impl Config {
                 },
             )?,
             workers: parsed("SCIMGATE_WORKERS", cores.max(1))?,
+            trusted_proxies,
+            secret_key: var("SCIMGATE_SECRET_KEY"),
             database_url,
             listen,
             data_dir,
         })
         .context("reading configuration")
+    }
+
+    /// The keys that seal secrets at rest: `SCIMGATE_SECRET_KEY`, or the data
+    /// directory's key file (created on first use).
+    pub fn sealer(&self) -> anyhow::Result<Sealer> {
+        Sealer::configure(
+            self.secret_key.as_deref(),
+            std::path::Path::new(&self.data_dir),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     pub fn settings(&self) -> Settings {

@@ -2,6 +2,7 @@
 //! commands of ../shared/docs/PRODUCT.md "Command line and configuration").
 
 mod auth;
+mod client_addr;
 mod config;
 mod error;
 mod exec;

@@ -7,6 +7,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tracing::Instrument;
 
+use crate::client_addr::ClientAddr;
 use crate::config::Config;
 use crate::state::{AppState, Metrics};
 use crate::{guard, ops, scim, vendor};
@@ -39,7 +40,15 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         None => Bus::in_process(),
     };
-    let core = Core::new(db, bus, cfg.settings());
+    let sealer = cfg.sealer().context("SCIMGATE_SECRET_KEY")?;
+    tracing::info!(source = ?sealer.source(), kid = sealer.current_kid(), "secrets at rest are sealed");
+    let mut core = Core::new(db, bus, cfg.settings()).with_sealer(sealer);
+    if let Some(url) = &cfg.redis_url {
+        let limiter = scimgate_core::ratelimit::Limiter::with_redis(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("SCIMGATE_REDIS_URL: {e}"))?;
+        core = core.with_limiter(limiter);
+    }
     if let Some(key) = &cfg.bootstrap_api_key {
         let created = admin::ensure_api_key(&core, key, "bootstrap")
             .map_err(|e| anyhow::anyhow!("SCIMGATE_BOOTSTRAP_API_KEY: {e}"))?;
@@ -56,10 +65,12 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     });
     let listen = cfg.listen.clone();
     tracing::info!(listen = %listen, public_url = %cfg.public_url, "scimgate listening");
+    let trusted = web::Data::new(cfg.trusted_proxies.clone());
     HttpServer::new(move || {
         let st = state.clone();
         App::new()
             .app_data(state.clone())
+            .app_data(trusted.clone())
             // The request span (method and path: never the query, which may carry
             // filter values, nor headers, which carry credentials; errors log themselves)
             // and the metrics. tracing-actix-web's root span did this, but matched the
@@ -71,8 +82,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                     "request",
                     method = %req.method(),
                     path = %req.path(),
+                    client = tracing::field::Empty,
                     status = tracing::field::Empty,
                 );
+                if span.has_field("client") && !span.is_disabled() {
+                    if let Some(ip) = ClientAddr::of(req.request()).0 {
+                        span.record("client", tracing::field::display(ip));
+                    }
+                }
                 let fut = span.in_scope(|| srv.call(req));
                 let record = span.clone();
                 async move {

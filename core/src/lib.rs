@@ -2,6 +2,7 @@
 //! normalization of every IdP dialect (through `scimgate-connectors`) and the event
 //! log. No HTTP types live here (docs/ARCHITECTURE.md).
 
+pub mod audit;
 pub mod bus;
 pub mod clock;
 pub mod error;
@@ -9,7 +10,9 @@ pub mod events;
 pub mod ids;
 pub mod json;
 pub mod model;
+pub mod ratelimit;
 pub mod scim;
+pub mod seal;
 pub mod secrets;
 pub mod service;
 pub mod store;

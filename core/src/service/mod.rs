@@ -111,6 +111,10 @@ pub struct Core {
     /// Counts of committed write batches, for `/metrics` and tests.
     write_stats: Arc<WriteStats>,
     combiner: Arc<group_commit::Combiner>,
+    /// Seals secrets that must be read back (`None`: not configured, see [`Core::sealer`]).
+    sealer: Option<Arc<crate::seal::Sealer>>,
+    /// Counters of rate limits and lock-outs (in process unless Redis is configured).
+    limiter: Arc<crate::ratelimit::Limiter>,
 }
 
 impl std::fmt::Debug for Core {
@@ -128,7 +132,34 @@ impl Core {
             auth: Arc::new(auth_cache::AuthCache::default()),
             write_stats: Arc::new(WriteStats::default()),
             combiner: Arc::new(group_commit::Combiner::default()),
+            sealer: None,
+            limiter: Arc::new(crate::ratelimit::Limiter::in_process()),
         }
+    }
+
+    /// This core with the keys that seal secrets at rest.
+    pub fn with_sealer(mut self, sealer: crate::seal::Sealer) -> Core {
+        self.sealer = Some(Arc::new(sealer));
+        self
+    }
+
+    /// This core with shared (Redis) rate-limit counters.
+    pub fn with_limiter(mut self, limiter: crate::ratelimit::Limiter) -> Core {
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
+    /// The sealer of secrets at rest; an error where none is configured (a secret is
+    /// never sealed with a key nobody kept).
+    pub fn sealer(&self) -> CoreResult<&crate::seal::Sealer> {
+        self.sealer.as_deref().ok_or_else(|| {
+            crate::error::CoreError::internal("no key to seal secrets is configured")
+        })
+    }
+
+    /// Rate-limit counters and lock-outs.
+    pub fn limiter(&self) -> &crate::ratelimit::Limiter {
+        &self.limiter
     }
 
     pub fn settings(&self) -> &Settings {

@@ -1,0 +1,330 @@
+//! Counting limits shared by every instance: failed authentications, lock-outs and
+//! request rates.
+//!
+//! With Redis configured each decision is one atomic round trip (a Lua script:
+//! `INCRBY` of the window's counter with its expiry, or the lock-out's remaining
+//! time), so instances share counts and lock-outs; without Redis the counts live in
+//! this process (the embedded single-instance default).
+//!
+//! Windows are fixed: a key's counter starts with its first hit and expires `window`
+//! later. A caller past the limit is told how long until the window ends
+//! (`Retry-After`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+
+/// A limit: at most `limit` hits per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+impl Rule {
+    pub const fn new(limit: u32, window: Duration) -> Rule {
+        Rule { limit, window }
+    }
+}
+
+/// The answer to a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether this hit is within the limit.
+    pub allowed: bool,
+    /// Hits in the current window, this one included.
+    pub count: u64,
+    /// Until the window ends (the `Retry-After` of a refused hit).
+    pub reset_in: Duration,
+}
+
+/// Where the counters live.
+enum Backend {
+    Local(Mutex<Local>),
+    Redis(ConnectionManager),
+}
+
+#[derive(Default)]
+struct Local {
+    counters: HashMap<String, (u64, Instant)>,
+    /// Hits since the expired entries were last swept.
+    since_sweep: u32,
+}
+
+const SWEEP_EVERY: u32 = 4096;
+
+impl Local {
+    fn hit(&mut self, key: &str, n: u64, window: Duration) -> (u64, Duration) {
+        let now = Instant::now();
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            self.counters.retain(|_, (_, until)| *until > now);
+        }
+        let e = self
+            .counters
+            .entry(key.to_string())
+            .or_insert((0, now + window));
+        if e.1 <= now {
+            *e = (0, now + window);
+        }
+        e.0 += n;
+        (e.0, e.1.saturating_duration_since(now))
+    }
+
+    fn remaining(&self, key: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.counters
+            .get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(_, until)| until.saturating_duration_since(now))
+    }
+
+    fn set(&mut self, key: &str, dur: Duration) {
+        self.counters
+            .insert(key.to_string(), (1, Instant::now() + dur));
+    }
+}
+
+/// `INCRBY` a window's counter, starting its expiry with the first hit; returns the
+/// count and the milliseconds left.
+const HIT_SCRIPT: &str = r"
+local c = redis.call('INCRBY', KEYS[1], ARGV[1])
+if c == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+return {c, ttl}
+";
+
+/// Shared counters (see the module documentation).
+pub struct Limiter {
+    backend: Backend,
+    prefix: String,
+    hit_script: redis::Script,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("redis", &matches!(self.backend, Backend::Redis(_)))
+            .finish()
+    }
+}
+
+impl Limiter {
+    /// Counters in this process.
+    pub fn in_process() -> Limiter {
+        Limiter {
+            backend: Backend::Local(Mutex::new(Local::default())),
+            prefix: "scimgate:rl:".into(),
+            hit_script: redis::Script::new(HIT_SCRIPT),
+        }
+    }
+
+    /// Counters in Redis, shared by every instance using the same Redis.
+    pub async fn with_redis(url: &str) -> Result<Limiter, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL: {e}"))?;
+        let manager = client
+            .get_connection_manager()
+            .await
+            .map_err(|e| format!("cannot connect to Redis: {e}"))?;
+        Ok(Limiter {
+            backend: Backend::Redis(manager),
+            prefix: "scimgate:rl:".into(),
+            hit_script: redis::Script::new(HIT_SCRIPT),
+        })
+    }
+
+    /// Keys under another prefix (tests share one Redis).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Limiter {
+        self.prefix = prefix.into();
+        self
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Redis(_))
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Count `n` hits of `key` under `rule`. A Redis error allows the hit (limits must
+    /// not take the service down with Redis) and is logged.
+    pub async fn hit_n(&self, key: &str, n: u64, rule: Rule) -> Decision {
+        let window_ms = rule.window.as_millis().max(1) as u64;
+        let (count, left) = match &self.backend {
+            Backend::Local(m) => {
+                m.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .hit(&self.key(key), n, rule.window)
+            }
+            Backend::Redis(cm) => {
+                let mut cm = cm.clone();
+                let res: redis::RedisResult<(u64, i64)> = self
+                    .hit_script
+                    .key(self.key(key))
+                    .arg(n)
+                    .arg(window_ms)
+                    .invoke_async(&mut cm)
+                    .await;
+                match res {
+                    Ok((c, ttl)) => (c, Duration::from_millis(ttl.max(0) as u64)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate limit check failed; allowing the request");
+                        return Decision {
+                            allowed: true,
+                            count: 0,
+                            reset_in: Duration::ZERO,
+                        };
+                    }
+                }
+            }
+        };
+        Decision {
+            allowed: count <= u64::from(rule.limit),
+            count,
+            reset_in: left,
+        }
+    }
+
+    /// Count one hit of `key` under `rule`.
+    pub async fn hit(&self, key: &str, rule: Rule) -> Decision {
+        self.hit_n(key, 1, rule).await
+    }
+
+    /// How long `key` stays locked out, if it is.
+    pub async fn locked_for(&self, key: &str) -> Option<Duration> {
+        let k = self.key(&format!("lock:{key}"));
+        match &self.backend {
+            Backend::Local(m) => m.lock().unwrap_or_else(|p| p.into_inner()).remaining(&k),
+            Backend::Redis(cm) => {
+                let mut cm = cm.clone();
+                let ttl: redis::RedisResult<i64> =
+                    redis::cmd("PTTL").arg(&k).query_async(&mut cm).await;
+                match ttl {
+                    Ok(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lock-out check failed; allowing the request");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lock `key` out for `dur`.
+    pub async fn lock_out(&self, key: &str, dur: Duration) {
+        let k = self.key(&format!("lock:{key}"));
+        match &self.backend {
+            Backend::Local(m) => m.lock().unwrap_or_else(|p| p.into_inner()).set(&k, dur),
+            Backend::Redis(cm) => {
+                let mut cm = cm.clone();
+                let res: redis::RedisResult<()> = redis::cmd("SET")
+                    .arg(&k)
+                    .arg(1)
+                    .arg("PX")
+                    .arg(dur.as_millis().max(1) as u64)
+                    .query_async(&mut cm)
+                    .await;
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "cannot record a lock-out in Redis");
+                }
+            }
+        }
+    }
+
+    /// Record a failure of `key`: past `rule.limit` failures within `rule.window`, the
+    /// key is locked out for `lockout`. Returns `true` when this failure started the
+    /// lock-out (to audit it once).
+    pub async fn fail(&self, key: &str, rule: Rule, lockout: Duration) -> bool {
+        let d = self.hit(&format!("fail:{key}"), rule).await;
+        if d.count == u64::from(rule.limit) + 1 {
+            self.lock_out(key, lockout).await;
+            return true;
+        }
+        if !d.allowed && self.locked_for(key).await.is_none() {
+            // the lock-out expired while failures went on within the window
+            self.lock_out(key, lockout).await;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_counts_refuse_past_the_limit_until_the_window_ends() {
+        let l = Limiter::in_process();
+        let rule = Rule::new(3, Duration::from_millis(200));
+        for i in 1..=3 {
+            let d = l.hit("k", rule).await;
+            assert!(d.allowed, "{i}");
+            assert_eq!(d.count, i);
+        }
+        let d = l.hit("k", rule).await;
+        assert!(!d.allowed);
+        assert!(d.reset_in <= Duration::from_millis(200));
+        assert!(l.hit("other", rule).await.allowed);
+        tokio::time::sleep(Duration::from_millis(220)).await;
+        assert!(l.hit("k", rule).await.allowed);
+    }
+
+    #[tokio::test]
+    async fn failures_past_the_threshold_lock_out_once() {
+        let l = Limiter::in_process();
+        let rule = Rule::new(2, Duration::from_secs(60));
+        let lock = Duration::from_millis(150);
+        assert!(!l.fail("ip:1", rule, lock).await);
+        assert!(!l.fail("ip:1", rule, lock).await);
+        assert!(l.locked_for("ip:1").await.is_none());
+        assert!(l.fail("ip:1", rule, lock).await);
+        assert!(l.locked_for("ip:1").await.is_some());
+        assert!(!l.fail("ip:1", rule, lock).await);
+        tokio::time::sleep(Duration::from_millis(170)).await;
+        // failures went on within the window: a further failure locks out again
+        assert!(l.locked_for("ip:1").await.is_none());
+        assert!(!l.fail("ip:1", rule, lock).await);
+        assert!(l.locked_for("ip:1").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn redis_counts_and_lock_outs_are_shared_by_two_limiters() {
+        // The SQLite run (no test variables) has no Redis; the PostgreSQL + Redis run
+        // requires it (as the HTTP tests of cross-instance revocation do).
+        let Some(url) = crate::testing::redis_url() else {
+            assert!(
+                crate::testing::postgres_url().is_none(),
+                "SCIMGATE_TEST_DATABASE_URL is set: SCIMGATE_TEST_REDIS_URL must be set too"
+            );
+            return;
+        };
+        let prefix = format!("scimgate:test:{}:", crate::ids::new_id("rl"));
+        let (Ok(a), Ok(b)) = (
+            Limiter::with_redis(&url).await,
+            Limiter::with_redis(&url).await,
+        ) else {
+            panic!("cannot connect to {url}");
+        };
+        let (a, b) = (a.with_prefix(prefix.clone()), b.with_prefix(prefix));
+        assert!(a.is_shared());
+        let rule = Rule::new(3, Duration::from_secs(5));
+        assert!(a.hit("dir", rule).await.allowed);
+        assert!(b.hit("dir", rule).await.allowed);
+        assert!(a.hit("dir", rule).await.allowed);
+        let d = b.hit("dir", rule).await;
+        assert!(!d.allowed);
+        assert_eq!(d.count, 4);
+        assert!(d.reset_in > Duration::ZERO && d.reset_in <= Duration::from_secs(5));
+        // a lock-out decided on one is seen on the other
+        let fail = Rule::new(1, Duration::from_secs(5));
+        assert!(!a.fail("ip:9", fail, Duration::from_secs(3)).await);
+        assert!(b.fail("ip:9", fail, Duration::from_secs(3)).await);
+        assert!(a.locked_for("ip:9").await.is_some());
+    }
+}
