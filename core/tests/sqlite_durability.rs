@@ -56,8 +56,19 @@ fn sqlite_connections_sync_every_commit() {
 /// then runs inside a commit and holds every writer. With PASSIVE checkpoints only,
 /// the WAL held 23,000 frames after these 10,000 writes; here each checkpoint finds
 /// only what was written since the last one (~600 frames).
+///
+/// The checkpoint starts the WAL over without cutting its file (RESTART), so the
+/// file's length is no measure of what it holds: the frames come from a PASSIVE
+/// checkpoint's `log` column, and each restart from the WAL header's first salt, which
+/// every restart increments (https://www.sqlite.org/fileformat2.html#walformat, bytes
+/// 16–19; the checkpoint sequence number of bytes 12–15 is counted per connection).
 #[test]
 fn sqlite_checkpoints_start_the_wal_over_under_steady_writes() {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+    }
     let t = TestDatabase::sqlite();
     let core = core_on(&t);
     let wal = format!("{}-wal", t.url().trim_start_matches("sqlite://"));
@@ -83,13 +94,27 @@ fn sqlite_checkpoints_start_the_wal_over_under_steady_writes() {
             }
         })
     };
-    // a checkpoint every 250 writes, while the writer and the reader go on; the WAL's
-    // frames (https://www.sqlite.org/fileformat2.html#walformat) just before each
+    // the WAL's frames just before each checkpoint (a PASSIVE checkpoint copies what it
+    // can and starts nothing over)
     let frames = || {
-        let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        len.saturating_sub(32) / (4096 + 24)
+        let mut c = core.db().conn().unwrap();
+        let AnyConn::Sqlite(c) = &mut *c else {
+            panic!("not SQLite");
+        };
+        let r: Checkpoint = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result(c)
+            .unwrap();
+        r.log.max(0) as u64
     };
+    let restarts_so_far = || {
+        let head = std::fs::read(&wal).unwrap_or_default();
+        head.get(16..20)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0)
+    };
+    // a checkpoint every 250 writes, while the writer and the reader go on
     let (mut last, mut most) = (0, 0);
+    let first = restarts_so_far();
     for _ in 0..40 {
         while writes.load(Ordering::Relaxed) < last + 250 {
             std::thread::sleep(Duration::from_millis(1));
@@ -98,11 +123,20 @@ fn sqlite_checkpoints_start_the_wal_over_under_steady_writes() {
         most = most.max(frames());
         core.db().checkpoint().unwrap();
     }
+    // the writes after the last checkpoint restart the WAL once more
+    while writes.load(Ordering::Relaxed) < last + 50 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     reader.join().unwrap();
+    let restarts = restarts_so_far().wrapping_sub(first);
     assert!(
         most < 4096,
         "the WAL held {most} frames before a checkpoint"
+    );
+    assert!(
+        restarts >= 36,
+        "only {restarts} of 40 checkpoints started the WAL over"
     );
 }

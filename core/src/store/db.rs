@@ -36,6 +36,11 @@ pub const CHECKPOINT_WAL_BYTES: u64 = 128 << 20;
 /// every writer.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 65_536;
 
+/// The WAL file is kept at its size when a checkpoint starts it over (see
+/// [`Db::checkpoint`]), and cut down to this only when an unusual burst (a long read
+/// that held checkpoints back) grew it beyond: twice what a checkpoint lets it reach.
+const WAL_SIZE_LIMIT_BYTES: u64 = 2 * CHECKPOINT_WAL_BYTES;
+
 fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -86,7 +91,8 @@ impl ManageConnection for AnyManager {
                 c.batch_execute(&format!(
                     "PRAGMA journal_mode=WAL; PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}; \
                      PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; \
-                     PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};",
+                     PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}; \
+                     PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES};",
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConn::Sqlite(c))
@@ -313,14 +319,22 @@ impl Db {
 
     /// SQLite: copy the WAL back into the database file; `serve` calls it every
     /// second, or sooner once the WAL holds [`CHECKPOINT_WAL_BYTES`]. First PASSIVE,
-    /// beside the writers; then TRUNCATE holding the writer lock, which copies only
+    /// beside the writers; then RESTART holding the writer lock, which copies only
     /// the frames written meanwhile and starts the WAL over. Under a steady stream of
     /// writes and reads, PASSIVE alone never let the WAL start over: it grew to the
     /// automatic checkpoint, which then ran inside a commit and held every writer
-    /// (see [`WAL_AUTOCHECKPOINT_PAGES`]). TRUNCATE waits for readers
-    /// still reading frames of the WAL, at most [`CHECKPOINT_WAIT_MS`]: a long read
-    /// makes it give up until the next time rather than hold the writers. A no-op on
-    /// PostgreSQL.
+    /// (see [`WAL_AUTOCHECKPOINT_PAGES`]). RESTART waits for readers still reading
+    /// frames of the WAL, at most [`CHECKPOINT_WAIT_MS`]: a long read makes it give
+    /// up until the next time rather than hold the writers. A no-op on PostgreSQL.
+    ///
+    /// RESTART, not TRUNCATE: both sync the database file and start the WAL over, so
+    /// what an acknowledged commit wrote is as durable either way (every commit still
+    /// syncs the WAL, `synchronous=FULL`). TRUNCATE also cut the WAL file to zero
+    /// bytes and synced that, under the writer lock, and the writes that followed
+    /// grew the file again, so each of their syncs had the file's size to record as
+    /// well: that held every writer at each checkpoint and was the long tail of
+    /// SQLite's write latency. RESTART overwrites the file from its start instead
+    /// (docs/BENCHMARKS.md, "SQLite checkpoints").
     pub fn checkpoint(&self) -> CoreResult<()> {
         if db_run!(self.dialect, pg => false, sqlite => true) {
             self.conn()?
@@ -329,7 +343,7 @@ impl Db {
             let _writers = self.write_guard();
             let mut c = self.conn()?;
             c.batch_execute(&format!("PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}"))?;
-            let done = c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            let done = c.batch_execute("PRAGMA wal_checkpoint(RESTART)");
             c.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))?;
             done?;
         }
