@@ -135,8 +135,11 @@ fn sqlite_checkpoints_start_the_wal_over_under_steady_writes() {
         most < 4096,
         "the WAL held {most} frames before a checkpoint"
     );
+    // A checkpoint gives up on a reader that holds the WAL past its short wait, the
+    // next one then restarts it (38-40 of 40 on an idle machine, 35 under a loaded
+    // one); with PASSIVE checkpoints only, none does.
     assert!(
-        restarts >= 36,
+        restarts >= 20,
         "only {restarts} of 40 checkpoints started the WAL over"
     );
 }
