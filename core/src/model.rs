@@ -151,9 +151,23 @@ where
     String: FromSql<Text, DB>,
 {
     fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-        let s = <String as FromSql<Text, DB>>::from_sql(bytes)?;
-        DirectoryState::parse(&s).ok_or_else(|| format!("unknown directory state {s:?}").into())
+        name_from_sql::<DB, _>(bytes, DirectoryState::parse, "directory state")
     }
+}
+
+/// A text column holding one of a set of names: what `parse` makes of it, or an error
+/// naming the text.
+fn name_from_sql<DB, T>(
+    bytes: DB::RawValue<'_>,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> diesel::deserialize::Result<T>
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    let s = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+    parse(&s).ok_or_else(|| format!("unknown {what} {s:?}").into())
 }
 
 /// `directories.dir_type` as diesel reads and writes it: the type is the connectors'
@@ -190,10 +204,8 @@ where
     String: FromSql<Text, DB>,
 {
     fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-        let s = <String as FromSql<Text, DB>>::from_sql(bytes)?;
-        DirectoryType::parse(&s)
-            .map(DirTypeColumn)
-            .ok_or_else(|| format!("unknown directory type {s:?}").into())
+        let parse = |s: &str| DirectoryType::parse(s).map(DirTypeColumn);
+        name_from_sql::<DB, _>(bytes, parse, "directory type")
     }
 }
 

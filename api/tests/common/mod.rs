@@ -264,16 +264,7 @@ pub fn snapshot_settings(labels: &[(&str, &str)]) -> insta::Settings {
                 return v;
             }
             let t = v.as_str().unwrap_or_default();
-            let form = t.len() == 24
-                && t.bytes().enumerate().all(|(i, b)| match i {
-                    4 | 7 => b == b'-',
-                    10 => b == b'T',
-                    13 | 16 => b == b':',
-                    19 => b == b'.',
-                    23 => b == b'Z',
-                    _ => b.is_ascii_digit(),
-                });
-            assert!(form, "{path}: {t:?} is no WorkOS timestamp");
+            assert!(utc_timestamp(t, 3), "{path}: {t:?} is no WorkOS timestamp");
             "[timestamp]".into()
         });
     }
@@ -290,4 +281,18 @@ pub fn snapshot_settings(labels: &[(&str, &str)]) -> insta::Settings {
         s.add_redaction(&format!(".**.{key}"), "[secret]");
     }
     s
+}
+
+/// Whether `t` is `YYYY-MM-DDTHH:MM:SS`, a `.` and `digits` digits, then `Z`: a WorkOS
+/// timestamp with 3, a SCIM `meta` one (RFC 7643 §2.3.5, as scimgate writes it) with 6.
+pub fn utc_timestamp(t: &str, digits: usize) -> bool {
+    t.len() == 21 + digits
+        && t.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'.',
+            _ if i == 20 + digits => b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
 }
