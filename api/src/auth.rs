@@ -18,6 +18,7 @@ use actix_web::{FromRequest, HttpRequest};
 
 use crate::error::{ApiError, ScimError};
 use crate::exec::Credential;
+use scimgate_core::ids::DirectoryId;
 use scimgate_core::model::DirectoryRow;
 use scimgate_core::service::{self, admin, auth};
 use scimgate_core::{Core, CoreError};
@@ -38,11 +39,12 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 }
 
 /// A SCIM request's directory token and the directory its URL names, not yet verified.
-/// A token of another directory gets the same 401 as a wrong token.
+/// A token of another directory gets the same 401 as a wrong token, and so does any
+/// token on a URL whose directory id is no directory id (`None`).
 #[derive(Clone)]
 pub struct DirectoryToken {
     token: Option<String>,
-    directory_id: String,
+    directory_id: Option<DirectoryId>,
 }
 
 impl FromRequest for DirectoryToken {
@@ -52,11 +54,10 @@ impl FromRequest for DirectoryToken {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Ok(DirectoryToken {
             token: bearer(req),
-            directory_id: req
-                .match_info()
-                .get("directory_id")
-                .unwrap_or_default()
-                .to_string(),
+            directory_id: DirectoryId::parse(
+                req.match_info().get("directory_id").unwrap_or_default(),
+            )
+            .ok(),
         }))
     }
 }
@@ -77,9 +78,10 @@ impl Credential for DirectoryToken {
     /// first successful request, the directory activated: `dsync.activated` comes
     /// before any event of that request.
     fn verify(&self, core: &Core) -> Result<DirectoryRow, ScimError> {
-        let token = self.token.as_deref().ok_or_else(ScimError::unauthorized)?;
-        let a = auth::verify_directory_token(core, token, &self.directory_id)
-            .map_err(scim_auth_error)?;
+        let (Some(token), Some(directory_id)) = (self.token.as_deref(), &self.directory_id) else {
+            return Err(ScimError::unauthorized());
+        };
+        let a = auth::verify_directory_token(core, token, directory_id).map_err(scim_auth_error)?;
         if a.directory.activated_at.is_none() {
             if let Err(e) = admin::activate(core, &a.directory) {
                 tracing::warn!(error = %e, directory_id = %a.directory.id, "activation failed");
@@ -92,12 +94,11 @@ impl Credential for DirectoryToken {
     /// cache and the directory is activated; an uncached token, or a directory's first
     /// request (whose activation writes), is left to [`Credential::verify`].
     fn verify_cached(&self, core: &Core) -> Option<Result<DirectoryRow, ScimError>> {
-        let Some(token) = self.token.as_deref() else {
+        let (Some(token), Some(directory_id)) = (self.token.as_deref(), &self.directory_id) else {
             return Some(Err(ScimError::unauthorized()));
         };
-        match service::without_waiting(|| {
-            auth::verify_directory_token(core, token, &self.directory_id)
-        })? {
+        match service::without_waiting(|| auth::verify_directory_token(core, token, directory_id))?
+        {
             Ok(a) if a.directory.activated_at.is_some() => Some(Ok(a.directory)),
             Ok(_) => None,
             Err(e) => Some(Err(scim_auth_error(e))),

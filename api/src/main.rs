@@ -23,9 +23,10 @@ use config::Config;
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use scimgate_core::bus::Bus;
+use scimgate_core::json::text;
 use scimgate_core::service::admin;
 use scimgate_core::store::Db;
-use scimgate_core::Core;
+use scimgate_core::{wire, Core};
 
 #[derive(Parser)]
 #[command(
@@ -179,7 +180,7 @@ fn main() -> anyhow::Result<()> {
             let core = open_core(&cfg, Bus::in_process())?;
             let org = admin::create_organization(&core, &name, &domains)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{}", org.to_json());
+            println!("{}", text(&wire::Organization::from(&org)));
             Ok(())
         }
         Command::Directories {
@@ -191,10 +192,13 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let core = open_core(&cfg, Bus::in_process())?;
-            let created = admin::create_directory(&core, &organization, &dir_type, name.as_deref())
+            let created = admin::directory_request(&organization, &dir_type)
+                .and_then(|(organization, dir_type)| {
+                    admin::create_directory(&core, &organization, dir_type, name.as_deref())
+                })
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("creating the directory")?;
-            println!("{}", created.to_json());
+            println!("{}", text(&wire::CreatedDirectory::from(&created)));
             Ok(())
         }
     }

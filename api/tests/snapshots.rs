@@ -11,45 +11,9 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// The redactions: whatever differs between runs or backends.
+/// The redactions: whatever differs between runs or backends (`common::snapshot_settings`).
 fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_prepend_module_to_snapshot(false);
-    for key in [
-        "id",
-        "directory_id",
-        "organization_id",
-        "group_id",
-        "directory_user_id",
-        "role_mapping_id",
-        "external_key",
-    ] {
-        s.add_redaction(&format!(".**.{key}"), "[id]");
-    }
-    for key in ["created_at", "updated_at", "last_used_at"] {
-        s.add_dynamic_redaction(&format!(".**.{key}"), |v, _| {
-            if v.is_nil() {
-                v
-            } else {
-                "[timestamp]".into()
-            }
-        });
-    }
-    // member references in stored SCIM documents are user ids
-    s.add_redaction(".**.members[].value", "[id]");
-    for key in ["before", "after"] {
-        s.add_dynamic_redaction(&format!(".**.list_metadata.{key}"), |v, _| {
-            if v.is_nil() {
-                v
-            } else {
-                "[cursor]".into()
-            }
-        });
-    }
-    for key in ["bearer_token", "token_suffix", "scim_url"] {
-        s.add_redaction(&format!(".**.{key}"), "[secret]");
-    }
-    s
+    snapshot_settings(&[])
 }
 
 fn ok(s: &Server, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {

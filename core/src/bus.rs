@@ -11,6 +11,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::ids::{DirectoryId, OrganizationId};
+
 pub const REDIS_CHANNEL: &str = "scimgate:notices";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,14 +20,14 @@ pub const REDIS_CHANNEL: &str = "scimgate:notices";
 pub enum Notice {
     /// New events were committed for a directory.
     Events {
-        directory_id: String,
-        organization_id: String,
+        directory_id: DirectoryId,
+        organization_id: OrganizationId,
         last_seq: i64,
     },
     /// A directory token or API key (by hash) was revoked: drop cached verifications.
     Revoked { hash: String },
     /// A directory changed (deleted, mappings): drop cached directory rows.
-    DirectoryChanged { directory_id: String },
+    DirectoryChanged { directory_id: DirectoryId },
 }
 
 #[derive(Clone)]

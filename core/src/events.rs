@@ -18,11 +18,9 @@
 //! the global order respects every directory's `seq`. On SQLite (one writer at a
 //! time) `txid` is 0 and `gid` is already the commit order.
 
-use serde_json::Value;
-
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
-use crate::ids;
+use crate::ids::{DirectoryId, EventId, OrganizationId};
 use crate::model::EventRow;
 use crate::store::events::{self as rows, At, NewRow};
 use crate::store::users::NewUser;
@@ -69,7 +67,8 @@ impl EventSink {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn emit(&mut self, event: &'static str, data: Value) {
+    /// Emit an event whose `data` is a JSON object (a `wire` struct or a value).
+    pub fn emit(&mut self, event: &'static str, data: impl serde::Serialize) {
         self.pending.push((event, crate::json::text(&data)));
     }
     /// Emit an event whose `data` is already serialized (a JSON object).
@@ -88,10 +87,10 @@ impl EventSink {
 }
 
 /// What a committed write produced, for notifications.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Appended {
-    pub directory_id: String,
-    pub organization_id: String,
+    pub directory_id: DirectoryId,
+    pub organization_id: OrganizationId,
     pub last_seq: i64,
     pub count: usize,
 }
@@ -120,7 +119,7 @@ fn rows_of(pending: Vec<(&'static str, String)>) -> Vec<NewRow> {
             }
         };
         out.push(NewRow {
-            id: ids::new_ids(ids::EVENT, n),
+            id: EventId::new_run(n),
             event,
             data,
             off: end - n,
@@ -141,7 +140,7 @@ fn rows_of(pending: Vec<(&'static str, String)>) -> Vec<NewRow> {
             run.push(data);
         } else {
             out.push(NewRow {
-                id: ids::new_id(ids::EVENT),
+                id: EventId::new(),
                 event,
                 data,
                 off,
@@ -157,15 +156,15 @@ fn rows_of(pending: Vec<(&'static str, String)>) -> Vec<NewRow> {
 /// transaction (after `store::lock_directory`).
 pub fn append(
     conn: &mut AnyConn,
-    directory_id: &str,
-    organization_id: &str,
+    directory_id: &DirectoryId,
+    organization_id: &OrganizationId,
     sink: EventSink,
 ) -> CoreResult<Appended> {
     let n = sink.pending.len();
     if n == 0 {
         return Ok(Appended {
-            directory_id: directory_id.to_string(),
-            organization_id: organization_id.to_string(),
+            directory_id: directory_id.clone(),
+            organization_id: organization_id.clone(),
             last_seq: 0,
             count: 0,
         });
@@ -180,8 +179,8 @@ pub fn append(
         now,
     )?;
     Ok(Appended {
-        directory_id: directory_id.to_string(),
-        organization_id: organization_id.to_string(),
+        directory_id: directory_id.clone(),
+        organization_id: organization_id.clone(),
         last_seq: last,
         count: n,
     })
@@ -192,8 +191,8 @@ pub fn append(
 /// PostgreSQL only; at least one event.
 pub(crate) fn append_with_users(
     conn: &mut AnyConn,
-    directory_id: &str,
-    organization_id: &str,
+    directory_id: &DirectoryId,
+    organization_id: &OrganizationId,
     sink: EventSink,
     created: &[NewUser],
 ) -> CoreResult<Appended> {
@@ -208,8 +207,8 @@ pub(crate) fn append_with_users(
         created,
     )?;
     Ok(Appended {
-        directory_id: directory_id.to_string(),
-        organization_id: organization_id.to_string(),
+        directory_id: directory_id.clone(),
+        organization_id: organization_id.clone(),
         last_seq: last,
         count,
     })
@@ -233,7 +232,10 @@ pub fn expand(row: EventRow) -> CoreResult<Vec<EventRow>> {
         .map(|(k, d)| {
             Ok(EventRow {
                 gid: row.gid,
-                id: ids::offset(&row.id, k as u64).ok_or_else(|| bad("its id is no ULID"))?,
+                id: row
+                    .id
+                    .offset(k as u64)
+                    .ok_or_else(|| bad("its id is no ULID"))?,
                 txid: row.txid,
                 directory_id: row.directory_id.clone(),
                 organization_id: row.organization_id.clone(),
@@ -249,14 +251,21 @@ pub fn expand(row: EventRow) -> CoreResult<Vec<EventRow>> {
 
 /// One page of events and the cursor to continue after (`list_metadata.after`).
 pub fn list(conn: &mut AnyConn, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Option<String>)> {
+    let unknown = |after: &str| {
+        CoreError::BadRequest {
+        scim_type: None,
+        detail: format!(
+            "unknown cursor `after={after}`: no such event (it may be older than the retention period)"
+        ),
+    }
+    };
     let cursor = match &q.after {
         None => None,
-        Some(after) => Some(rows::locate(conn, after)?.ok_or_else(|| CoreError::BadRequest {
-            scim_type: None,
-            detail: format!(
-                "unknown cursor `after={after}`: no such event (it may be older than the retention period)"
-            ),
-        })?),
+        Some(after) => {
+            // a cursor that is no event id names no event
+            let id = EventId::parse(after).map_err(|_| unknown(after))?;
+            Some(rows::locate(conn, &id)?.ok_or_else(|| unknown(after))?)
+        }
     };
     // A directory-scoped stream is ordered by seq, everything else by (txid, gid)
     // below the xmin horizon (see the module's documentation).
@@ -269,7 +278,7 @@ pub fn list(conn: &mut AnyConn, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Op
         gid: c.gid,
     });
     if let Some((c, _)) = &cursor {
-        if by_seq && Some(&c.directory_id) != q.directory_id.as_ref() {
+        if by_seq && q.directory_id.as_ref().is_none_or(|d| c.directory_id != *d) {
             return Err(CoreError::BadRequest {
                 scim_type: None,
                 detail: "cursor `after` belongs to another directory".into(),
@@ -306,7 +315,10 @@ pub fn list(conn: &mut AnyConn, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Op
     }
     // `after` always names the last returned event, so a consumer can resume even
     // at the head of the stream (WorkOS returns the last id as well).
-    let after = out.last().map(|r| r.id.clone()).or_else(|| q.after.clone());
+    let after = out
+        .last()
+        .map(|r| String::from(&r.id))
+        .or_else(|| q.after.clone());
     Ok((out, after))
 }
 
@@ -320,30 +332,37 @@ pub fn prune(conn: &mut AnyConn, days: u32) -> CoreResult<usize> {
 }
 
 /// The directory's current last sequence number.
-pub fn last_seq(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<i64>> {
+pub fn last_seq(conn: &mut AnyConn, directory_id: &DirectoryId) -> CoreResult<Option<i64>> {
     store::directories::last_seq(conn, directory_id)
 }
 
 /// The id of the newest event of a directory (a cursor for `after=`), if any.
-pub fn latest_event_id(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<String>> {
+pub fn latest_event_id(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+) -> CoreResult<Option<EventId>> {
     let newest = rows::newest_row(conn, directory_id)?;
-    Ok(newest.and_then(|(id, n)| ids::offset(&id, u64::try_from(n - 1).unwrap_or(0))))
+    Ok(newest.and_then(|(id, n)| id.offset(u64::try_from(n - 1).unwrap_or(0))))
 }
 
 /// The id of a directory's event of sequence number `seq`, if it is kept.
-pub fn id_at_seq(conn: &mut AnyConn, directory_id: &str, seq: i64) -> CoreResult<Option<String>> {
+pub fn id_at_seq(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+    seq: i64,
+) -> CoreResult<Option<EventId>> {
     let row = rows::row_at_seq(conn, directory_id, seq)?;
     Ok(row.and_then(|(id, first, n)| {
         let k = seq - first;
         if k < i64::from(n) {
-            ids::offset(&id, u64::try_from(k).ok()?)
+            id.offset(u64::try_from(k).ok()?)
         } else {
             None
         }
     }))
 }
 
-pub fn get(conn: &mut AnyConn, id: &str) -> CoreResult<Option<EventRow>> {
+pub fn get(conn: &mut AnyConn, id: &EventId) -> CoreResult<Option<EventRow>> {
     let Some((c, k)) = rows::locate(conn, id)? else {
         return Ok(None);
     };
@@ -387,7 +406,11 @@ mod tests {
         assert_eq!(rows[1].data, "[{\"k\":\"a1\"},{\"k\":\"a2\"}]");
         assert_eq!(rows[3].data, "{\"k\":\"a3\"}");
         // ids of a shared row are its first id's offsets, before the next row's id
-        let last = ids::offset(&rows[5].id, COMPACT_MAX as u64 - 1).unwrap_or_default();
-        assert!(rows[5].id < last && last < rows[6].id, "{last}");
+        let last = rows[5].id.offset(COMPACT_MAX as u64 - 1);
+        assert!(
+            last.as_ref()
+                .is_some_and(|l| &rows[5].id < l && l < &rows[6].id),
+            "{last:?}"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! JSON text of a `serde_json::Value`, written straight into a buffer.
+//! JSON text of a `serde_json::Value` or a `wire` struct, written straight into a buffer.
 //!
 //! `Value::to_string()` goes through `Display`, which serde_json writes through a
 //! `fmt::Formatter` adapter: every string piece is a formatting call and the `String`
@@ -7,14 +7,18 @@
 
 use serde_json::Value;
 
-/// The same text as `v.to_string()`.
-pub fn text(v: &Value) -> String {
+/// The same text as `serde_json::to_string(v)` (for a `Value`, `v.to_string()`).
+pub fn text<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut buf = Vec::with_capacity(512);
     match serde_json::to_writer(&mut buf, v) {
         // serde_json writes UTF-8 only
-        Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| v.to_string()),
-        // a Value cannot fail to serialize (its map keys are strings)
-        Err(_) => v.to_string(),
+        Ok(()) => String::from_utf8(buf).unwrap_or_default(),
+        // a Value or a wire struct cannot fail to serialize (their map keys are
+        // strings); empty text is what the event log reads as `{}`
+        Err(e) => {
+            tracing::error!(error = %e, "a JSON object failed to serialize");
+            String::new()
+        }
     }
 }
 

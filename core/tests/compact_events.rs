@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use diesel::prelude::*;
 use scimgate_core::events::{self as log, EventQuery, Order};
+use scimgate_core::ids::*;
 use scimgate_core::model::*;
 use scimgate_core::service::{groups, users};
 use scimgate_core::store::schema::*;
@@ -53,7 +54,7 @@ fn compact_membership_events_are_read_out_one_by_one() {
                 limit,
                 order,
                 organization_id: None,
-                directory_id: scoped.then(|| dir.id.clone()),
+                directory_id: scoped.then(|| dir.id.to_string()),
             };
             let (page, next) = log::list(conn, &q).unwrap();
             assert!(page.len() <= limit as usize);
@@ -122,13 +123,13 @@ fn compact_membership_events_are_read_out_one_by_one() {
     assert_eq!((got.seq, &got.data), (inner.seq, &inner.data));
     let q = EventQuery {
         events: vec![log::GROUP_USER_ADDED.to_string()],
-        after: Some(inner.id.clone()),
+        after: Some(inner.id.to_string()),
         range_start: None,
         range_end: None,
         limit: 3,
         order: Order::Asc,
         organization_id: None,
-        directory_id: Some(dir.id.clone()),
+        directory_id: Some(dir.id.to_string()),
     };
     let (page, _) = log::list(&mut conn, &q).unwrap();
     assert_eq!(
@@ -136,14 +137,14 @@ fn compact_membership_events_are_read_out_one_by_one() {
         id_list(&[added[151].clone(), added[152].clone(), added[153].clone()])
     );
     assert_eq!(
-        log::latest_event_id(&mut conn, &dir.id).unwrap().as_deref(),
-        all.last().map(|e| e.id.as_str())
+        log::latest_event_id(&mut conn, &dir.id).unwrap().as_ref(),
+        all.last().map(|e| &e.id)
     );
     // past the last row's 50 events: no such event
-    let beyond = scimgate_core::ids::offset(&rows[2].1, 50).unwrap();
+    let beyond = EventId::parse(&rows[2].1).unwrap().offset(50).unwrap();
     assert!(log::get(&mut conn, &beyond).unwrap().is_none());
     let q = EventQuery {
-        after: Some(beyond),
+        after: Some(beyond.to_string()),
         ..q
     };
     assert!(log::list(&mut conn, &q).is_err());

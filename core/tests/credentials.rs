@@ -15,7 +15,7 @@ fn secrets_are_stored_only_as_hashes() {
     let t = TestDatabase::new();
     let core = core_on(&t);
     let org = admin::create_organization(&core, "Org", &[]).unwrap();
-    let created = admin::create_directory(&core, &org.id, "okta scim v2.0", None).unwrap();
+    let created = admin::create_directory(&core, &org.id, DirectoryType::Okta, None).unwrap();
     let (_, key) = admin::create_api_key(&core, "k").unwrap();
     let mut conn = core.db().conn().unwrap();
     let toks: Vec<TokenRow> = directory_tokens::table

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use diesel::prelude::*;
+use scimgate_core::model::DirectoryType;
 use scimgate_core::service::{admin, groups, users};
 use scimgate_core::store::schema::*;
 use scimgate_core::store::AnyConn;
@@ -21,7 +22,7 @@ fn deletes_leave_no_attribute_or_membership_rows_behind() {
     let org = admin::create_organization(&core, "Org", &[]).unwrap();
     let mut dirs = Vec::new();
     for d in 0..2 {
-        let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
+        let dir = admin::create_directory(&core, &org.id, DirectoryType::Okta, None)
             .unwrap()
             .directory;
         let ids = create_users(&core, &dir, &format!("o{d}"), 6);
@@ -63,23 +64,23 @@ fn deletes_leave_no_attribute_or_membership_rows_behind() {
             .unwrap()
     };
     assert_eq!(
-        attrs_of(&mut conn, &ids[0]),
+        attrs_of(&mut conn, ids[0].as_str()),
         0,
         "a deleted user's attributes"
     );
     assert_eq!(
-        memberships_of(&mut conn, &ids[0]),
+        memberships_of(&mut conn, ids[0].as_str()),
         0,
         "a deleted user's memberships"
     );
     assert_eq!(
-        memberships_of(&mut conn, &g.id),
+        memberships_of(&mut conn, g.id.as_str()),
         0,
         "a deleted group's memberships (as group and as member)"
     );
-    assert!(attrs_of(&mut conn, &ids[1]) > 0);
+    assert!(attrs_of(&mut conn, ids[1].as_str()) > 0);
     assert_eq!(
-        memberships_of(&mut conn, &outer.id),
+        memberships_of(&mut conn, outer.id.as_str()),
         0,
         "outer held only the deleted user and group"
     );
@@ -101,12 +102,12 @@ fn deletes_leave_no_attribute_or_membership_rows_behind() {
         )
     };
     assert_eq!(
-        left(&mut conn, &dir.id),
+        left(&mut conn, dir.id.as_str()),
         (0, 0),
         "a deleted directory's rows"
     );
     let other = &dirs[1].0.id;
-    let (attrs, members) = left(&mut conn, other);
+    let (attrs, members) = left(&mut conn, other.as_str());
     assert!(
         attrs > 0 && members == 8,
         "the other directory keeps its rows: {attrs} attributes, {members} memberships"

@@ -31,7 +31,7 @@ fn concurrent_writers_never_make_a_reader_miss_or_repeat_an_event() {
         let org = admin::create_organization(&core, "Org", &[]).unwrap();
         let dirs: Vec<DirectoryRow> = (0..3)
             .map(|_| {
-                admin::create_directory(&core, &org.id, "okta scim v2.0", None)
+                admin::create_directory(&core, &org.id, DirectoryType::Okta, None)
                     .unwrap()
                     .directory
             })
@@ -176,10 +176,10 @@ fn a_late_committing_lower_id_is_not_skipped() {
     let t = TestDatabase::postgres(&admin);
     let core = core_on(&t);
     let org = admin::create_organization(&core, "Org", &[]).unwrap();
-    let d1 = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
+    let d1 = admin::create_directory(&core, &org.id, DirectoryType::Okta, None)
         .unwrap()
         .directory;
-    let d2 = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
+    let d2 = admin::create_directory(&core, &org.id, DirectoryType::Okta, None)
         .unwrap()
         .directory;
     let mut reader = core.db().conn().unwrap();
@@ -226,7 +226,7 @@ fn a_late_committing_lower_id_is_not_skipped() {
         .unwrap();
     assert_eq!(
         gids.last().map(|g| g.1.clone()),
-        Some(d2.id.clone()),
+        Some(d2.id.to_string()),
         "B is visible with the highest gid"
     );
     let (visible, _) = log::list(&mut reader, &q(cursor.clone())).unwrap();
@@ -236,7 +236,7 @@ fn a_late_committing_lower_id_is_not_skipped() {
     );
     // a directory-scoped reader of d2 is not held back (seq order needs no horizon)
     let mut dq = q(None);
-    dq.directory_id = Some(d2.id.clone());
+    dq.directory_id = Some(d2.id.to_string());
     let (d2evs, _) = log::list(&mut reader, &dq).unwrap();
     assert_eq!(
         d2evs.last().map(|e| e.event.clone()),

@@ -175,7 +175,7 @@ fn a_batch_of_creates_commits_alone_in_order_and_under_the_directory_lock() {
         let (core, dir) = (core.clone(), dir.clone());
         Box::new(move || {
             users::create(&core, &dir, user_body(name))
-                .map(|u| u.id)
+                .map(|u| u.id.to_string())
                 .map_err(|e| match e {
                     scimgate_core::CoreError::Conflict { .. } => "409".to_string(),
                     other => other.to_string(),

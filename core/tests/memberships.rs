@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use scimgate_core::ids::*;
 use scimgate_core::model::*;
 use scimgate_core::service::{groups, users};
 use scimgate_core::store::{self, AnyConn};
@@ -116,7 +117,7 @@ fn reading_a_user_or_a_group_reads_only_its_own_memberships() {
         check("find_with_groups", "memberships", 8 * 7 * 2, &mut read);
         check("find_with_groups", "directory_groups", 8 * 7 * 2, &mut read);
     }
-    let three: Vec<String> = ids[..3].to_vec();
+    let three: Vec<DirectoryUserId> = ids[..3].to_vec();
     let mut read = |c: &mut AnyConn| {
         let found = users::find_many_with_groups(c, &dir.id, &three).unwrap();
         assert_eq!(found.len(), 3);
@@ -147,7 +148,7 @@ fn reading_a_user_or_a_group_reads_only_its_own_memberships() {
     let mut read = |c: &mut AnyConn| {
         let m = store::memberships::members_of_group(c, &small.id).unwrap();
         let got: Vec<&str> = m.iter().map(|r| r.id.as_str()).collect();
-        let mut want: Vec<&str> = ids[..3].iter().map(String::as_str).collect();
+        let mut want: Vec<&str> = ids[..3].iter().map(DirectoryUserId::as_str).collect();
         want.sort();
         assert_eq!(got, want);
     };
@@ -295,14 +296,14 @@ fn members_of_many_gives_each_group_what_members_of_gives() {
     }
     assert!(many.is_empty(), "only the groups asked for");
     let b_members = flat(store::memberships::members_of_group(&mut conn, &b.id).unwrap());
-    let mut users_of_b = vec![ids[1].clone(), ids[4].clone()];
+    let mut users_of_b = vec![ids[1].to_string(), ids[4].to_string()];
     users_of_b.sort();
     assert_eq!(
         b_members.iter().map(|m| m.0.clone()).collect::<Vec<_>>(),
-        [users_of_b, vec![a.id.clone()]].concat(),
+        [users_of_b, vec![a.id.to_string()]].concat(),
         "users in id order, then groups"
     );
     assert_eq!(b_members.last().map(|m| m.2), Some("Group"));
     let a_members = flat(store::memberships::members_of_group(&mut conn, &a.id).unwrap());
-    assert!(a_members.contains(&(ids[0].clone(), Some("Shown".into()), "User")));
+    assert!(a_members.contains(&(ids[0].to_string(), Some("Shown".into()), "User")));
 }

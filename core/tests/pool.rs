@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use scimgate_core::model::DirectoryType;
 use scimgate_core::service::{self, admin, list_paging, users};
 use scimgate_core::testing::{postgres_url, TestDatabase};
 
@@ -71,7 +72,7 @@ fn reads_without_waiting_refuse_what_would_wait_and_answer_the_rest() {
     let t = TestDatabase::new();
     let core = core_on(&t);
     let org = admin::create_organization(&core, "Org", &[]).unwrap();
-    let created = admin::create_directory(&core, &org.id, "okta scim v2.0", None).unwrap();
+    let created = admin::create_directory(&core, &org.id, DirectoryType::Okta, None).unwrap();
     let dir = created.directory.clone();
     let u = users::create(&core, &dir, user_body("w@x.test")).unwrap();
 

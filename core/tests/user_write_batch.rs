@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use common::*;
 use diesel::prelude::*;
+use scimgate_core::ids::*;
 use scimgate_core::service::{groups, users};
 use scimgate_core::store;
 use scimgate_core::store::schema::*;
@@ -33,8 +34,8 @@ fn a_batch_of_user_writes_sees_its_own_changes() {
         json!({"displayName": "Eng", "members": [{"value": a.id}]}),
     )
     .unwrap();
-    let patch = |id: &str, ops: serde_json::Value| {
-        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+    let patch = |id: &DirectoryUserId, ops: serde_json::Value| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.clone());
         Box::new(move || users::patch(&core, &dir, &id, ops, None))
             as Box<dyn FnOnce() -> scimgate_core::CoreResult<users::WithGroups> + Send>
     };
@@ -130,8 +131,8 @@ fn a_batch_of_user_writes_keeps_user_names_unique_in_order() {
     let e = users::create(&core, &dir, user_body("e@x.test")).unwrap();
     let f = users::create(&core, &dir, user_body("f@x.test")).unwrap();
     type R = scimgate_core::CoreResult<String>;
-    let to = |id: &str, name: &str| {
-        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+    let to = |id: &DirectoryUserId, name: &str| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.clone());
         let ops = json!({"Operations": [{"op": "replace", "path": "userName", "value": name}]});
         Box::new(move || users::patch(&core, &dir, &id, ops, None).map(|u| u.row.user_name))
             as Box<dyn FnOnce() -> R + Send>
@@ -206,9 +207,9 @@ fn a_batch_of_deletes_commits_at_once_with_each_deletes_events() {
     let seen = directory_events(&mut conn, &dir).len();
     drop(conn);
     type R = scimgate_core::CoreResult<String>;
-    let del = |id: &str| {
-        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
-        Box::new(move || users::delete(&core, &dir, &id, None).map(|_| id))
+    let del = |id: &DirectoryUserId| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.clone());
+        Box::new(move || users::delete(&core, &dir, &id, None).map(|_| id.to_string()))
             as Box<dyn FnOnce() -> R + Send>
     };
     let create = |name: &str| {
@@ -216,8 +217,8 @@ fn a_batch_of_deletes_commits_at_once_with_each_deletes_events() {
         Box::new(move || users::create(&core, &dir, user_body(&name)).map(|u| u.user_name))
             as Box<dyn FnOnce() -> R + Send>
     };
-    let rename = |id: &str, name: &str| {
-        let (core, dir, id) = (core.clone(), dir.clone(), id.to_string());
+    let rename = |id: &DirectoryUserId, name: &str| {
+        let (core, dir, id) = (core.clone(), dir.clone(), id.clone());
         let ops = json!({"Operations": [{"op": "replace", "path": "userName", "value": name}]});
         Box::new(move || users::patch(&core, &dir, &id, ops, None).map(|u| u.row.user_name))
             as Box<dyn FnOnce() -> R + Send>
@@ -273,14 +274,14 @@ fn a_batch_of_deletes_commits_at_once_with_each_deletes_events() {
             .unwrap();
         assert_eq!((attrs, member), (0, 0), "rows of {gone} left behind");
     }
-    let members = |conn: &mut AnyConn, g: &str| -> Vec<String> {
+    let members = |conn: &mut AnyConn, g: &DirectoryGroupId| -> Vec<String> {
         store::memberships::members_of_group(conn, g)
             .unwrap()
             .into_iter()
             .map(|r| r.id)
             .collect()
     };
-    assert_eq!(members(&mut conn, &eng.id), std::slice::from_ref(&keep.id));
+    assert_eq!(members(&mut conn, &eng.id), [keep.id.to_string()]);
     assert!(members(&mut conn, &ops.id).is_empty());
     assert!(users::find(&mut conn, &dir.id, &keep.id).unwrap().is_some());
     // the batch's events, in the order of its writes

@@ -75,7 +75,7 @@ pub async fn schemas(
 pub async fn schema(
     state: web::Data<AppState>,
     token: DirectoryToken,
-    id: super::request::ResourceId,
+    id: super::request::SchemaId,
 ) -> Result<HttpResponse, ScimError> {
     let id = id.0;
     let v = exec::blocking(&state.core, token, move |core, dir| {

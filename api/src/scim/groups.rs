@@ -12,6 +12,7 @@ use crate::auth::DirectoryToken;
 use crate::error::ScimError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::DirectoryGroupId;
 use scimgate_core::model::{DirectoryRow, GroupRow};
 use scimgate_core::scim::resource::list_response;
 use scimgate_core::service::groups;
@@ -56,11 +57,11 @@ pub async fn get(
     state: web::Data<AppState>,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryGroupId>,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, proj) = (id.0, q.projection);
+    let proj = q.projection;
     exec::blocking(&state.core, token, move |core, dir| {
-        let row = groups::get(core, dir, &id)?;
+        let row = groups::get(core, dir, id.or(groups::not_found)?)?;
         render::group_response(core, dir, &row, &proj, StatusCode::OK)
     })
     .await
@@ -86,7 +87,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryGroupId>,
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
@@ -94,7 +95,8 @@ pub async fn replace(
 }
 
 /// What `groups::replace` and `groups::patch` are.
-type Change = fn(&Core, &DirectoryRow, &str, Value, Option<&str>) -> CoreResult<GroupRow>;
+type Change =
+    fn(&Core, &DirectoryRow, &DirectoryGroupId, Value, Option<&str>) -> CoreResult<GroupRow>;
 
 /// A PUT, or a PATCH that asks for the group back: on the blocking pool, answered with
 /// the group as written (its members read again when projected).
@@ -102,14 +104,14 @@ async fn change(
     state: &AppState,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryGroupId>,
     if_match: IfMatch,
     body: Body,
     apply: Change,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, im, proj) = (id.0, if_match.0, q.projection);
+    let (im, proj) = (if_match.0, q.projection);
     exec::blocking(&state.core, token, move |core, dir| {
-        let row = apply(core, dir, &id, body.0, im.as_deref())?;
+        let row = apply(core, dir, id.or(groups::not_found)?, body.0, im.as_deref())?;
         render::group_response(core, dir, &row, &proj, StatusCode::OK)
     })
     .await
@@ -123,7 +125,7 @@ pub async fn patch(
     state: web::Data<AppState>,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryGroupId>,
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
@@ -131,11 +133,13 @@ pub async fn patch(
         return change(&state, q, token, id, if_match, body, groups::patch).await;
     }
     // nothing to read back for a 204: the write alone, awaited
-    let (id, im) = (id.0, if_match.0);
+    let im = if_match.0;
     exec::write(
         &state.core,
         token,
-        move |core, dir| groups::prepare_patch(core, dir, &id, body.0, im.as_deref()),
+        move |core, dir| {
+            groups::prepare_patch(core, dir, id.or(groups::not_found)?, body.0, im.as_deref())
+        },
         |_, _, row| {
             Ok(Rendered {
                 status: StatusCode::NO_CONTENT,
@@ -152,12 +156,17 @@ pub async fn patch(
 pub async fn delete(
     state: web::Data<AppState>,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryGroupId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, im) = (id.0, if_match.0);
+    let im = if_match.0;
     exec::blocking(&state.core, token, move |core, dir| {
-        Ok(groups::delete(core, dir, &id, im.as_deref())?)
+        Ok(groups::delete(
+            core,
+            dir,
+            id.or(groups::not_found)?,
+            im.as_deref(),
+        )?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -6,6 +6,7 @@ use actix_web::HttpResponse;
 use serde_json::Value;
 
 use crate::error::{ScimError, SCIM_CONTENT_TYPE};
+use scimgate_core::ids::{DirectoryGroupId, DirectoryUserId};
 use scimgate_core::model::{DirectoryRow, GroupRow, UserRow};
 use scimgate_core::scim::resource::{
     etag, render_group, render_user, render_user_text, Projection, Ref,
@@ -53,13 +54,13 @@ impl Rendered {
 }
 
 /// The groups of `rows` (users), as (user id, group).
-pub fn groups_for(core: &Core, rows: &[UserRow]) -> Result<Vec<(String, Ref)>, ScimError> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+pub fn groups_for(core: &Core, rows: &[UserRow]) -> Result<Vec<(DirectoryUserId, Ref)>, ScimError> {
+    let ids: Vec<DirectoryUserId> = rows.iter().map(|r| r.id.clone()).collect();
     Ok(users::groups_of(core, &ids)?)
 }
 
 /// The members of one group.
-pub fn members_of(core: &Core, group_id: &str) -> Result<Vec<Ref>, ScimError> {
+pub fn members_of(core: &Core, group_id: &DirectoryGroupId) -> Result<Vec<Ref>, ScimError> {
     Ok(groups::members_of(core, group_id)?)
 }
 
@@ -67,8 +68,8 @@ pub fn members_of(core: &Core, group_id: &str) -> Result<Vec<Ref>, ScimError> {
 pub fn members_for(
     core: &Core,
     rows: &[GroupRow],
-) -> Result<std::collections::HashMap<String, Vec<Ref>>, ScimError> {
-    let ids: Vec<String> = rows.iter().map(|g| g.id.clone()).collect();
+) -> Result<std::collections::HashMap<DirectoryGroupId, Vec<Ref>>, ScimError> {
+    let ids: Vec<DirectoryGroupId> = rows.iter().map(|g| g.id.clone()).collect();
     Ok(groups::members_of_many(core, &ids)?)
 }
 
@@ -77,9 +78,9 @@ pub fn members_for(
 pub fn user_groups(
     core: &Core,
     rows: &[UserRow],
-    prefetched: Option<Vec<(String, Ref)>>,
+    prefetched: Option<Vec<(DirectoryUserId, Ref)>>,
     proj: &Projection,
-) -> Result<Vec<(String, Ref)>, ScimError> {
+) -> Result<Vec<(DirectoryUserId, Ref)>, ScimError> {
     Ok(if let Some(g) = prefetched {
         g
     } else if proj.wants("groups") && !rows.is_empty() {
@@ -89,7 +90,7 @@ pub fn user_groups(
     })
 }
 
-pub fn groups_of_user(groups: &[(String, Ref)], user_id: &str) -> Vec<Ref> {
+pub fn groups_of_user(groups: &[(DirectoryUserId, Ref)], user_id: &DirectoryUserId) -> Vec<Ref> {
     groups
         .iter()
         .filter(|(u, _)| u == user_id)
@@ -102,7 +103,7 @@ pub fn users(
     core: &Core,
     dir: &DirectoryRow,
     rows: &[UserRow],
-    prefetched: Option<Vec<(String, Ref)>>,
+    prefetched: Option<Vec<(DirectoryUserId, Ref)>>,
     proj: &Projection,
 ) -> Result<Vec<Value>, ScimError> {
     let base = core.scim_base(&dir.id);

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use crate::error::ScimError;
 use crate::state::AppState;
+use scimgate_core::ids::{IdError, PrefixedId};
+use scimgate_core::CoreError;
 
 /// A SCIM request body: `application/scim+json` or `application/json` (RFC 7644 §3.1,
 /// IDP-QUIRKS CONTENT-TYPE), at most `SCIMGATE_MAX_BODY_BYTES` (413 without reading
@@ -112,15 +114,40 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// The `{id}` of `/Users/{id}` and `/Groups/{id}`, as the router matched it.
-pub struct ResourceId(pub String);
+/// The `{id}` of `/Users/{id}` (a `DirectoryUserId`) and `/Groups/{id}` (a
+/// `DirectoryGroupId`), parsed as the router matched it. Text that is no id of the
+/// kind names no resource: [`ResourceId::or`] answers it as an unknown id, where the
+/// request runs (after its credential, as the lookup of an unknown id).
+pub struct ResourceId<T>(Result<T, IdError>);
 
-impl FromRequest for ResourceId {
+impl<T: PrefixedId + 'static> FromRequest for ResourceId<T> {
     type Error = Infallible;
     type Future = Ready<Result<Self, Infallible>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(ResourceId(
+        ready(Ok(ResourceId(T::parse(
+            req.match_info().get("id").unwrap_or_default(),
+        ))))
+    }
+}
+
+impl<T> ResourceId<T> {
+    /// The id, or `not_found` of the text (`users::not_found`, `groups::not_found`)
+    /// when it is no id of the kind.
+    pub fn or(&self, not_found: fn(&str) -> CoreError) -> Result<&T, CoreError> {
+        self.0.as_ref().map_err(|e| not_found(e.input()))
+    }
+}
+
+/// The `{id}` of `/Schemas/{id}` (a schema URN), as the router matched it.
+pub struct SchemaId(pub String);
+
+impl FromRequest for SchemaId {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(SchemaId(
             req.match_info().get("id").unwrap_or_default().to_string(),
         )))
     }

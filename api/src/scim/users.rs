@@ -13,6 +13,7 @@ use crate::auth::DirectoryToken;
 use crate::error::ScimError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::DirectoryUserId;
 use scimgate_core::model::DirectoryRow;
 use scimgate_core::scim::filter::is_point_lookup;
 use scimgate_core::scim::resource::{list_response, list_response_text};
@@ -76,11 +77,11 @@ pub async fn get(
     state: web::Data<AppState>,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryUserId>,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, proj) = (id.0, q.projection);
+    let proj = q.projection;
     exec::point_read(&state.core, token, move |core, dir| {
-        let u = users::get(core, dir, &id)?;
+        let u = users::get(core, dir, id.or(users::not_found)?)?;
         render::user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
     })
     .await
@@ -110,7 +111,7 @@ pub async fn replace(
     state: web::Data<AppState>,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryUserId>,
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
@@ -121,7 +122,7 @@ pub async fn patch(
     state: web::Data<AppState>,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryUserId>,
     if_match: IfMatch,
     body: Body,
 ) -> Result<HttpResponse, ScimError> {
@@ -129,24 +130,29 @@ pub async fn patch(
 }
 
 /// What `users::prepare_replace` and `users::prepare_patch` are.
-type PrepareChange =
-    fn(&Core, &DirectoryRow, &str, Value, Option<&str>) -> CoreResult<Write<users::WithGroups>>;
+type PrepareChange = fn(
+    &Core,
+    &DirectoryRow,
+    &DirectoryUserId,
+    Value,
+    Option<&str>,
+) -> CoreResult<Write<users::WithGroups>>;
 
 /// A PUT or PATCH of one user: an awaited write, answered with the user as written.
 async fn change(
     state: &AppState,
     q: Projected,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryUserId>,
     if_match: IfMatch,
     body: Body,
     prepare: PrepareChange,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, im, proj) = (id.0, if_match.0, q.projection);
+    let (im, proj) = (if_match.0, q.projection);
     exec::write(
         &state.core,
         token,
-        move |core, dir| prepare(core, dir, &id, body.0, im.as_deref()),
+        move |core, dir| prepare(core, dir, id.or(users::not_found)?, body.0, im.as_deref()),
         move |core, dir, u| {
             render::user_response(core, dir, &u.row, &u.groups, &proj, StatusCode::OK)
         },
@@ -158,14 +164,21 @@ async fn change(
 pub async fn delete(
     state: web::Data<AppState>,
     token: DirectoryToken,
-    id: ResourceId,
+    id: ResourceId<DirectoryUserId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ScimError> {
-    let (id, im) = (id.0, if_match.0);
+    let im = if_match.0;
     exec::write(
         &state.core,
         token,
-        move |core, dir| Ok(users::prepare_delete(core, dir, &id, im.as_deref())),
+        move |core, dir| {
+            Ok(users::prepare_delete(
+                core,
+                dir,
+                id.or(users::not_found)?,
+                im.as_deref(),
+            ))
+        },
         |_, _, ()| Ok(()),
     )
     .await?;

@@ -10,6 +10,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::{DirectoryId, PrefixedId};
 use scimgate_core::service::admin;
 use scimgate_core::service::vendor_reads::{self as reads, DirectoryFilter};
 use scimgate_core::wire;
@@ -45,10 +46,11 @@ pub async fn create(
         name,
     } = body.0;
     let created = exec::blocking(&state.core, key, move |core, _| {
+        let (organization_id, dir_type) = admin::directory_request(&organization_id, &dir_type)?;
         Ok(admin::create_directory(
             core,
             &organization_id,
-            &dir_type,
+            dir_type,
             name.as_deref(),
         )?)
     })
@@ -94,7 +96,10 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let v = exec::blocking(&state.core, key, move |core, _| {
-        Ok(reads::get_directory(core, &id)?)
+        Ok(reads::get_directory(
+            core,
+            &DirectoryId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -108,7 +113,10 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::delete_directory(core, &id)?)
+        Ok(admin::delete_directory(
+            core,
+            &DirectoryId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Accepted().finish())

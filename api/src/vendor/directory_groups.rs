@@ -9,6 +9,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::{DirectoryGroupId, PrefixedId};
 use scimgate_core::service::vendor_reads::{self as reads, GroupFilter};
 use scimgate_core::wire;
 
@@ -48,7 +49,10 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let v = exec::blocking(&state.core, key, move |core, _| {
-        Ok(reads::get_group(core, &id)?)
+        Ok(reads::get_group(
+            core,
+            &DirectoryGroupId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -4,7 +4,6 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::body::{Body, Fields};
 use super::params::Invalid;
@@ -13,6 +12,7 @@ use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
 use scimgate_connectors::AttributeMapping;
+use scimgate_core::ids::{DirectoryId, DirectoryUserId, OrganizationId, PrefixedId, RoleMappingId};
 use scimgate_core::service::{admin, roles};
 use scimgate_core::wire;
 
@@ -23,7 +23,10 @@ pub async fn get_attributes(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (m, defaults) = exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::attribute_mappings(core, &id)?)
+        Ok(admin::attribute_mappings(
+            core,
+            &DirectoryId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(wire::AttributeMappings::new(m, defaults)))
@@ -68,7 +71,11 @@ pub async fn set_attributes(
     let (id, mappings) = (path.into_inner(), body.0.mappings);
     let defaults = mappings.is_none();
     let m = exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::set_attribute_mappings(core, &id, mappings)?)
+        Ok(admin::set_attribute_mappings(
+            core,
+            &DirectoryId::parse_or_not_found(&id)?,
+            mappings,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(wire::AttributeMappings::new(m, defaults)))
@@ -109,10 +116,10 @@ pub async fn create_role(
 ) -> Result<HttpResponse, ApiError> {
     let (org, m) = (path.into_inner(), body.0);
     let row = exec::blocking(&state.core, key, move |core, _| {
-        admin::get_organization(core, &org)?;
+        let org = admin::get_organization(core, &OrganizationId::parse_or_not_found(&org)?)?;
         Ok(roles::create_mapping(
             core,
-            &org,
+            &org.id,
             &m.group_id,
             &m.role_slug,
             m.priority,
@@ -129,8 +136,8 @@ pub async fn list_roles(
 ) -> Result<HttpResponse, ApiError> {
     let org = path.into_inner();
     let rows = exec::blocking(&state.core, key, move |core, _| {
-        admin::get_organization(core, &org)?;
-        Ok(roles::list_mappings(core, &org)?)
+        let org = admin::get_organization(core, &OrganizationId::parse_or_not_found(&org)?)?;
+        Ok(roles::list_mappings(core, &org.id)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(wire::List::whole(
@@ -145,6 +152,10 @@ pub async fn delete_role(
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
     exec::blocking(&state.core, key, move |core, _| {
+        // no mapping of that organization has that id: the organization or the
+        // mapping named is unknown, or no id of its kind
+        let id = RoleMappingId::parse_or_not_found(&id)?;
+        let org = OrganizationId::parse(&org).map_err(|_| id.not_found())?;
         Ok(roles::delete_mapping(core, &org, &id)?)
     })
     .await?;
@@ -159,8 +170,11 @@ pub async fn explain_roles(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let v: Value = exec::blocking(&state.core, key, move |core, _| {
-        Ok(roles::explain(core, &id)?)
+    let v = exec::blocking(&state.core, key, move |core, _| {
+        Ok(roles::explain(
+            core,
+            &DirectoryUserId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

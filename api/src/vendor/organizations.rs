@@ -10,6 +10,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::{OrganizationId, PrefixedId};
 use scimgate_core::service::{admin, vendor_reads as reads};
 use scimgate_core::wire;
 
@@ -94,7 +95,10 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let org = exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::get_organization(core, &id)?)
+        Ok(admin::get_organization(
+            core,
+            &OrganizationId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(wire::Organization::from(&org)))

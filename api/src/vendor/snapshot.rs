@@ -11,6 +11,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::{DirectoryId, PrefixedId};
 use scimgate_core::service::{admin, snapshot};
 
 pub async fn stream(
@@ -20,17 +21,20 @@ pub async fn stream(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     // authenticate and check the directory before the stream starts (errors get a status)
-    let check = id.clone();
-    exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::get_directory(core, &check)?)
+    let dir = exec::blocking(&state.core, key, move |core, _| {
+        Ok(admin::get_directory(
+            core,
+            &DirectoryId::parse_or_not_found(&id)?,
+        )?)
     })
     .await?;
+    let id = dir.id;
     // the snapshot's one transaction holds a blocking thread for the whole stream
     let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(64);
     let core = state.core.clone();
     tokio::task::spawn_blocking(move || {
-        let res = snapshot::stream(&core, &id, |v| {
-            let mut line = v.to_string().into_bytes();
+        let res = snapshot::stream(&core, &id, |text| {
+            let mut line = text.into_bytes();
             line.push(b'\n');
             tx.blocking_send(web::Bytes::from(line)).is_ok()
         });

@@ -10,6 +10,7 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::ids::{DirectoryId, PrefixedId, TokenId};
 use scimgate_core::service::admin;
 use scimgate_core::wire;
 
@@ -37,7 +38,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (id, name) = (path.into_inner(), body.0.name);
     let created = exec::blocking(&state.core, key, move |core, _| {
-        let dir = admin::get_directory(core, &id)?;
+        let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
         let (row, secret) = admin::create_token(core, &dir, &name)?;
         Ok(wire::NewDirectoryToken {
             token: wire::DirectoryToken::from(&row),
@@ -56,8 +57,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let rows = exec::blocking(&state.core, key, move |core, _| {
-        admin::get_directory(core, &id)?;
-        Ok(admin::list_tokens(core, &id)?)
+        let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
+        Ok(admin::list_tokens(core, &dir.id)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(wire::List::whole(
@@ -72,8 +73,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let (id, token_id) = path.into_inner();
     exec::blocking(&state.core, key, move |core, _| {
-        let dir = admin::get_directory(core, &id)?;
-        admin::revoke_token(core, &dir, &token_id)?;
+        let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
+        admin::revoke_token(core, &dir, &TokenId::parse_or_not_found(&token_id)?)?;
         Ok(())
     })
     .await?;

@@ -216,3 +216,83 @@ pub fn user_body(user_name: &str) -> Value {
 pub fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
+
+/// Snapshot settings for the wire shapes (../shared/docs/WIRE-COMPAT.md): what differs
+/// between runs and backends is redacted, so SQLite and PostgreSQL give the same
+/// snapshots while keys, their order, nulls and enum strings stay pinned.
+/// - ids (`id`, `directory_id`, `organization_id`, `group_id`, …, and the member
+///   references of stored SCIM documents) become `[id]`, or `[label]` for an id a
+///   test names in `labels` (so that a snapshot still says which object a reference
+///   is);
+/// - WorkOS timestamps become `[timestamp]`, once checked to have the wire form
+///   `2026-01-15T12:00:00.000Z` (WIRE-COMPAT.md §3); a null stays null;
+/// - cursors become `[cursor]`; secrets, and the URLs that carry a directory id,
+///   `[secret]`.
+pub fn snapshot_settings(labels: &[(&str, &str)]) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    let labels: std::sync::Arc<std::collections::HashMap<String, String>> = std::sync::Arc::new(
+        labels
+            .iter()
+            .map(|(id, label)| (id.to_string(), format!("[{label}]")))
+            .collect(),
+    );
+    let id = move |v: insta::internals::Content, _: insta::internals::ContentPath<'_>| match v
+        .as_str()
+        .and_then(|s| labels.get(s))
+    {
+        Some(label) => insta::internals::Content::from(label.as_str()),
+        None if v.is_nil() => v,
+        None => "[id]".into(),
+    };
+    for key in [
+        "id",
+        "directory_id",
+        "organization_id",
+        "group_id",
+        "directory_user_id",
+        "role_mapping_id",
+        "external_key",
+    ] {
+        s.add_dynamic_redaction(&format!(".**.{key}"), id.clone());
+    }
+    // member references in stored SCIM documents are user ids
+    s.add_dynamic_redaction(".**.members[].value", id);
+    for key in ["created_at", "updated_at", "last_used_at"] {
+        s.add_dynamic_redaction(&format!(".**.{key}"), |v, path| {
+            if v.is_nil() {
+                return v;
+            }
+            let t = v.as_str().unwrap_or_default();
+            assert!(utc_timestamp(t, 3), "{path}: {t:?} is no WorkOS timestamp");
+            "[timestamp]".into()
+        });
+    }
+    for key in ["before", "after"] {
+        s.add_dynamic_redaction(&format!(".**.list_metadata.{key}"), |v, _| {
+            if v.is_nil() {
+                v
+            } else {
+                "[cursor]".into()
+            }
+        });
+    }
+    for key in ["bearer_token", "token_suffix", "scim_url"] {
+        s.add_redaction(&format!(".**.{key}"), "[secret]");
+    }
+    s
+}
+
+/// Whether `t` is `YYYY-MM-DDTHH:MM:SS`, a `.` and `digits` digits, then `Z`: a WorkOS
+/// timestamp with 3, a SCIM `meta` one (RFC 7643 §2.3.5, as scimgate writes it) with 6.
+pub fn utc_timestamp(t: &str, digits: usize) -> bool {
+    t.len() == 21 + digits
+        && t.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'.',
+            _ if i == 20 + digits => b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
+}

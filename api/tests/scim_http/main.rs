@@ -29,6 +29,45 @@ fn assert_scim_error(st: u16, body: &Value, status: u16, scim_type: Option<&str>
     }
 }
 
+/// Snapshot settings for SCIM resources of directory `d` (RFC 7643 §3.1): ids become
+/// `[id]` (or a label the test gives), also as the last segment of a `location`, the
+/// `meta` timestamps `[timestamp]` once checked to be xsd:dateTime in UTC with
+/// microseconds (`2026-01-15T12:00:00.123456Z`), and the directory's base URL in
+/// `location`s `[base]`.
+fn scim_settings(d: &Dir, labels: &[(&str, &str)]) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    let labels: std::collections::HashMap<String, String> = labels
+        .iter()
+        .map(|(id, label)| (id.to_string(), format!("[{label}]")))
+        .collect();
+    let (base, ids) = (d.base.clone(), labels.clone());
+    s.add_dynamic_redaction(".**.location", move |v, _| {
+        let l = v.as_str().unwrap_or_default().replace(&base, "[base]");
+        match l.rsplit_once('/') {
+            Some((head, id)) if id.starts_with("directory_") => {
+                let label = ids.get(id).map_or("[id]", String::as_str);
+                format!("{head}/{label}")
+            }
+            _ => l,
+        }
+    });
+    s.add_dynamic_redaction(".id", move |v, _| {
+        labels
+            .get(v.as_str().unwrap_or_default())
+            .cloned()
+            .unwrap_or_else(|| "[id]".into())
+    });
+    for key in ["created", "lastModified"] {
+        s.add_dynamic_redaction(&format!(".meta.{key}"), |v, path| {
+            let t = v.as_str().unwrap_or_default();
+            assert!(utc_timestamp(t, 6), "{path}: {t:?} is no SCIM timestamp");
+            "[timestamp]"
+        });
+    }
+    s
+}
+
 fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {

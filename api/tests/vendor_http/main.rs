@@ -41,12 +41,6 @@ fn seed(s: &Server, d: &Dir, n: usize) -> (Vec<String>, String) {
     (ids, g["id"].as_str().unwrap().to_string())
 }
 
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
-    k.sort();
-    k
-}
-
 fn event_names_of(v: &Value) -> Vec<String> {
     v["data"]
         .as_array()

@@ -1,123 +1,42 @@
-//! WorkOS objects field by field, and list cursors with WorkOS semantics.
+//! WorkOS objects as snapshots, and list cursors with WorkOS semantics.
 
 use super::*;
 
 #[test]
-fn workos_shapes_field_by_field() {
+fn workos_shapes() {
     let s = Server::start();
     let d = s.onboard("okta scim v2.0");
     let (ids, gid) = seed(&s, &d, 2);
-    // directory (WIRE-COMPAT §4, REST form)
-    let (st, dir) = s.api(Method::GET, &format!("/directories/{}", d.id), None);
-    assert_eq!(st, 200);
-    for k in [
-        "object",
-        "id",
-        "organization_id",
-        "external_key",
-        "type",
-        "state",
-        "name",
-        "domain",
-        "created_at",
-        "updated_at",
-        "metadata",
-    ] {
-        assert!(dir.get(k).is_some(), "directory lacks {k}: {dir}");
-    }
-    assert_eq!(dir["object"], "directory");
-    assert_eq!(dir["type"], "okta scim v2.0");
-    assert_eq!(dir["state"], "linked");
-    assert_eq!(dir["domain"], "acme.test");
-    assert_eq!(
-        dir["metadata"],
-        json!({"users": {"active": 2, "inactive": 0}, "groups": 1})
-    );
-    assert!(dir["created_at"].as_str().unwrap().ends_with('Z'));
-    // directory_user (§5), with groups
-    let (st, u) = s.api(Method::GET, &format!("/directory_users/{}", ids[0]), None);
-    assert_eq!(st, 200);
-    for k in [
-        "object",
-        "id",
-        "directory_id",
-        "organization_id",
-        "idp_id",
-        "email",
-        "first_name",
-        "last_name",
-        "emails",
-        "username",
-        "state",
-        "raw_attributes",
-        "custom_attributes",
-        "created_at",
-        "updated_at",
-        "groups",
-    ] {
-        assert!(u.get(k).is_some(), "directory_user lacks {k}: {u}");
-    }
-    assert_eq!(u["object"], "directory_user");
-    assert_eq!(u["idp_id"], "idp-0");
-    assert_eq!(u["email"], "user000@acme.test");
-    assert_eq!(u["first_name"], "Ada");
-    assert_eq!(u["last_name"], "Lovelace");
-    assert_eq!(u["username"], "user000@acme.test");
-    assert_eq!(u["state"], "active");
-    assert_eq!(u["job_title"], "Engineer");
-    assert_eq!(
-        u["emails"],
-        json!([{"primary": true, "type": "work", "value": "user000@acme.test"}])
-    );
-    assert_eq!(u["custom_attributes"]["department"], "R&D");
-    assert_eq!(u["custom_attributes"]["employee_number"], "0");
-    assert_eq!(u["custom_attributes"]["job_title"], "Engineer");
-    assert_eq!(u["raw_attributes"]["externalId"], "idp-0");
-    assert_eq!(
-        u["raw_attributes"]["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
-            ["department"],
-        "R&D"
-    );
-    assert_eq!(u["groups"][0]["object"], "directory_group");
-    // directory_group (§6)
-    let (st, g) = s.api(Method::GET, &format!("/directory_groups/{gid}"), None);
-    assert_eq!(st, 200);
-    assert_eq!(
-        keys(&g),
-        vec![
-            "created_at",
-            "directory_id",
-            "id",
-            "idp_id",
-            "name",
-            "object",
-            "organization_id",
-            "raw_attributes",
-            "updated_at"
-        ]
-    );
-    assert_eq!(g["name"], "Developers");
-    assert_eq!(g["idp_id"], "g-1");
-    // event envelope (§3) and membership payload
+    let get = |path: &str| {
+        let (st, v) = s.api(Method::GET, path, None);
+        assert_eq!(st, 200, "{path}: {v}");
+        v
+    };
+    let dir = get(&format!("/directories/{}", d.id));
+    let user = get(&format!("/directory_users/{}", ids[0]));
+    let group = get(&format!("/directory_groups/{gid}"));
     let evs = s.events(&d.id);
-    let added = evs
-        .iter()
-        .find(|e| e["event"] == "dsync.group.user_added")
-        .unwrap();
-    for k in ["object", "id", "event", "data", "created_at"] {
-        assert!(added.get(k).is_some(), "event lacks {k}");
-    }
-    assert_eq!(added["object"], "event");
+    let event = |name: &str| evs.iter().find(|e| e["event"] == name).unwrap().clone();
+    let (added, created) = (event("dsync.group.user_added"), event("dsync.user.created"));
     assert!(added["id"].as_str().unwrap().starts_with("event_"));
-    assert!(added["sequence"].is_i64());
-    assert_eq!(keys(&added["data"]), vec!["directory_id", "group", "user"]);
-    assert_eq!(added["data"]["user"]["object"], "directory_user");
-    assert_eq!(added["data"]["group"]["object"], "directory_group");
-    let created = evs
-        .iter()
-        .find(|e| e["event"] == "dsync.user.created")
-        .unwrap();
-    assert_eq!(created["data"]["object"], "directory_user");
+    let labels = [
+        (d.id.as_str(), "directory"),
+        (d.org.as_str(), "organization"),
+        (ids[0].as_str(), "user0"),
+        (ids[1].as_str(), "user1"),
+        (gid.as_str(), "group"),
+    ];
+    snapshot_settings(&labels).bind(|| {
+        // directory (WIRE-COMPAT §4, REST form, with its counts)
+        insta::assert_json_snapshot!("objects_directory", dir);
+        // directory_user (§5) with its groups
+        insta::assert_json_snapshot!("objects_directory_user", user);
+        // directory_group (§6)
+        insta::assert_json_snapshot!("objects_directory_group", group);
+        // event envelope (§3) and the membership payload (§2)
+        insta::assert_json_snapshot!("objects_event_user_added", added);
+        insta::assert_json_snapshot!("objects_event_user_created", created);
+    });
     // unknown ids
     assert_eq!(
         s.api(Method::GET, "/directory_users/directory_user_nope", None)

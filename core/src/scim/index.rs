@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::ids::{DirectoryId, DirectoryUserId};
 use crate::model::AttrRow;
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 
@@ -58,8 +59,8 @@ fn scalar(v: &Value) -> Option<String> {
 pub const MAX_INDEXED_BYTES: usize = 2000;
 
 struct Builder<'a> {
-    user_id: &'a str,
-    directory_id: &'a str,
+    user_id: &'a DirectoryUserId,
+    directory_id: &'a DirectoryId,
     rows: Vec<AttrRow>,
 }
 
@@ -80,8 +81,8 @@ impl Builder<'_> {
             return;
         }
         self.rows.push(AttrRow {
-            user_id: self.user_id.to_string(),
-            directory_id: self.directory_id.to_string(),
+            user_id: self.user_id.clone(),
+            directory_id: self.directory_id.clone(),
             attr,
             elem,
             vtype,
@@ -160,7 +161,11 @@ impl Builder<'_> {
 }
 
 /// The index rows of a canonical user document.
-pub fn user_rows(user_id: &str, directory_id: &str, doc: &Map<String, Value>) -> Vec<AttrRow> {
+pub fn user_rows(
+    user_id: &DirectoryUserId,
+    directory_id: &DirectoryId,
+    doc: &Map<String, Value>,
+) -> Vec<AttrRow> {
     let mut b = Builder {
         user_id,
         directory_id,
@@ -199,7 +204,11 @@ mod tests {
     fn values_too_long_for_the_index_are_not_indexed() {
         let long = "x".repeat(MAX_INDEXED_BYTES);
         let doc = json!({"userName": "a@b.c", "title": long, "nickName": "n"});
-        let rows = user_rows("u", "d", doc.as_object().unwrap_or(&Map::new()));
+        let rows = user_rows(
+            &DirectoryUserId::test("u"),
+            &DirectoryId::test("d"),
+            doc.as_object().unwrap_or(&Map::new()),
+        );
         let attrs: Vec<&str> = rows.iter().map(|r| r.attr.as_str()).collect();
         assert!(
             !attrs.contains(&"title") && attrs.contains(&"nickname"),
@@ -217,7 +226,11 @@ mod tests {
             "emails": [{"value": "A@b.c", "type": "Work", "primary": true, "display": "Ada"}],
             ENTERPRISE_USER_SCHEMA: {"department": "R&D", "manager": {"value": "m1"}}
         });
-        let rows = user_rows("u1", "d1", doc.as_object().unwrap_or(&Map::new()));
+        let rows = user_rows(
+            &DirectoryUserId::test("u1"),
+            &DirectoryId::test("d1"),
+            doc.as_object().unwrap_or(&Map::new()),
+        );
         let find = |a: &str| rows.iter().find(|r| r.attr == a);
         assert_eq!(
             find("title").and_then(|r| r.value_ci.clone()),

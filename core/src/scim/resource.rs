@@ -112,7 +112,7 @@ pub fn render_user_text(row: &UserRow, groups: Option<&[Ref]>, base: &str) -> Op
     ));
     let mut out = String::with_capacity(doc.len() + meta.len() + 64);
     out.push_str("{\"id\":");
-    out.push_str(&crate::json::string(&row.id));
+    out.push_str(&crate::json::string(row.id.as_str()));
     if !keys.is_empty() {
         out.push(',');
         out.push_str(inner);

@@ -1,16 +1,15 @@
 //! Onboarding: organizations, directories, directory tokens and API keys.
 
-use serde_json::{json, Value};
-
 use super::Core;
 use crate::bus::Notice;
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events;
-use crate::ids;
+use crate::ids::{AdminUserId, ApiKeyId, DirectoryId, OrganizationId, PrefixedId, TokenId};
 use crate::model::*;
 use crate::secrets;
 use crate::store::{self, credentials, directories, organizations};
+use crate::wire;
 use scimgate_connectors::{AttributeMapping, DirectoryType};
 
 const MAX_NAME: usize = 256;
@@ -66,7 +65,7 @@ pub fn create_organization(
     }
     let now = clock::now();
     let row = OrganizationRow {
-        id: ids::new_id(ids::ORGANIZATION),
+        id: OrganizationId::new(),
         name,
         domains: serde_json::to_string(&ds).unwrap_or_else(|_| "[]".into()),
         created_at: now,
@@ -78,10 +77,9 @@ pub fn create_organization(
     Ok(row)
 }
 
-pub fn get_organization(core: &Core, id: &str) -> CoreResult<OrganizationRow> {
+pub fn get_organization(core: &Core, id: &OrganizationId) -> CoreResult<OrganizationRow> {
     let mut conn = core.db.conn()?;
-    organizations::find_organization(&mut conn, id)?
-        .ok_or_else(|| CoreError::not_found(format!("organization {id} not found")))
+    organizations::find_organization(&mut conn, id)?.ok_or_else(|| id.not_found())
 }
 
 /// A created directory with its first bearer token (shown once).
@@ -94,27 +92,13 @@ pub struct CreatedDirectory {
     pub token: TokenRow,
 }
 
-impl CreatedDirectory {
-    pub fn to_json(&self) -> Value {
-        let mut v = self.directory.to_json(Some(&self.organization), None);
-        if let Some(o) = v.as_object_mut() {
-            o.insert("scim_url".into(), Value::String(self.scim_url.clone()));
-            o.insert(
-                "bearer_token".into(),
-                Value::String(self.bearer_token.clone()),
-            );
-            o.insert("token".into(), self.token.to_json());
-        }
-        v
-    }
-}
-
-pub fn create_directory(
-    core: &Core,
+/// The type and organization a request to create a directory names, checked in this
+/// order: a type scimgate serves, then an organization id (one that is malformed
+/// names no organization, as one that does not exist).
+pub fn directory_request(
     organization_id: &str,
     dir_type: &str,
-    name: Option<&str>,
-) -> CoreResult<CreatedDirectory> {
+) -> CoreResult<(OrganizationId, DirectoryType)> {
     let dt = DirectoryType::parse(dir_type).ok_or_else(|| {
         let names: Vec<&str> = DirectoryType::all().iter().map(|t| t.as_str()).collect();
         CoreError::invalid_value(format!(
@@ -122,10 +106,23 @@ pub fn create_directory(
             names.join(", ")
         ))
     })?;
+    let org =
+        OrganizationId::parse(organization_id).map_err(|e| no_such_organization(e.input()))?;
+    Ok((org, dt))
+}
+
+fn no_such_organization(id: &str) -> CoreError {
+    CoreError::invalid_value(format!("organization `{id}` does not exist"))
+}
+
+pub fn create_directory(
+    core: &Core,
+    organization_id: &OrganizationId,
+    dt: DirectoryType,
+    name: Option<&str>,
+) -> CoreResult<CreatedDirectory> {
     let org = get_organization(core, organization_id).map_err(|e| match e {
-        CoreError::NotFound(_) => {
-            CoreError::invalid_value(format!("organization `{organization_id}` does not exist"))
-        }
+        CoreError::NotFound(_) => no_such_organization(organization_id.as_str()),
         other => other,
     })?;
     let name = match name {
@@ -134,11 +131,11 @@ pub fn create_directory(
     };
     let now = clock::now();
     let dir = DirectoryRow {
-        id: ids::new_id(ids::DIRECTORY),
+        id: DirectoryId::new(),
         organization_id: org.id.clone(),
         name,
-        dir_type: dt.as_str().to_string(),
-        state: DIR_STATE_UNLINKED.to_string(),
+        dir_type: dt,
+        state: DirectoryState::Unlinked,
         last_seq: 0,
         activated_at: None,
         attribute_mappings: None,
@@ -160,25 +157,20 @@ pub fn create_directory(
     })
 }
 
-pub fn get_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
+pub fn get_directory(core: &Core, id: &DirectoryId) -> CoreResult<DirectoryRow> {
     let mut conn = core.db.conn()?;
-    directories::find_directory(&mut conn, id)?
-        .ok_or_else(|| CoreError::not_found(format!("directory {id} not found")))
+    directories::find_directory(&mut conn, id)?.ok_or_else(|| id.not_found())
 }
 
 /// Delete a directory: `dsync.deleted` is its only event (WIRE-COMPAT.md §2), with the
 /// directory as it was; users, groups, memberships and tokens go with it.
-pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
+pub fn delete_directory(core: &Core, id: &DirectoryId) -> CoreResult<DirectoryRow> {
     let dir = get_directory(core, id)?;
-    let org = {
-        let mut conn = core.db.conn()?;
-        organizations::find_organization(&mut conn, &dir.organization_id)?
-    };
-    let data = dir.to_event_json(org.as_ref(), false);
+    let data = wire::DirectoryEvent::deleted(&dir);
     let d = dir.clone();
     let removed = core.write(&dir, move |c, sink| {
         let dir = &d;
-        sink.emit(events::DIRECTORY_DELETED, data.clone());
+        sink.emit(events::DIRECTORY_DELETED, &data);
         directories::delete_directory_contents(c, &dir.id)
     })?;
     // the directory row itself: after the event was appended (which bumps last_seq)
@@ -198,23 +190,12 @@ pub fn delete_directory(core: &Core, id: &str) -> CoreResult<DirectoryRow> {
     Ok(dir)
 }
 
-fn token_event(dir: &DirectoryRow, tok: &TokenRow) -> Value {
-    json!({
-        "object": "directory_token",
-        "id": tok.id,
-        "directory_id": dir.id,
-        "organization_id": dir.organization_id,
-        "token_suffix": tok.suffix,
-        "created_at": clock::to_workos(tok.created_at),
-    })
-}
-
 /// Create a bearer token for a directory; returns the row and the secret (shown once).
 pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(TokenRow, String)> {
     let name = check_name("name", name)?;
     let secret = secrets::generate(secrets::DIRECTORY_TOKEN_PREFIX);
     let row = TokenRow {
-        id: ids::new_id(ids::DIRECTORY_TOKEN),
+        id: TokenId::new(),
         directory_id: dir.id.clone(),
         name,
         token_hash: secrets::hash(&secret),
@@ -223,32 +204,34 @@ pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(
         last_used_at: None,
         revoked_at: None,
     };
-    let ev = token_event(dir, &row);
+    let ev = wire::DirectoryTokenEvent::new(dir, &row);
     let r = row.clone();
     core.write(dir, move |c, sink| {
         credentials::insert_token(c, &r)?;
-        sink.emit(events::TOKEN_CREATED, ev.clone());
+        sink.emit(events::TOKEN_CREATED, &ev);
         Ok(())
     })?;
     Ok((row, secret))
 }
 
-pub fn list_tokens(core: &Core, directory_id: &str) -> CoreResult<Vec<TokenRow>> {
+pub fn list_tokens(core: &Core, directory_id: &DirectoryId) -> CoreResult<Vec<TokenRow>> {
     let mut conn = core.db.conn()?;
     credentials::active_tokens(&mut conn, directory_id)
 }
 
 /// Revoke a token: effective at once on this instance and, through the bus, on the
 /// others; in any case within the auth cache TTL.
-pub fn revoke_token(core: &Core, dir: &DirectoryRow, token_id: &str) -> CoreResult<TokenRow> {
-    let (d, token_id) = (dir.clone(), token_id.to_string());
+pub fn revoke_token(core: &Core, dir: &DirectoryRow, token_id: &TokenId) -> CoreResult<TokenRow> {
+    let (d, token_id) = (dir.clone(), token_id.clone());
     let tok = core.write(dir, move |c, sink| {
         let dir = &d;
-        let token_id = token_id.as_str();
-        let tok: TokenRow = credentials::find_active_token(c, &dir.id, token_id)?
-            .ok_or_else(|| CoreError::not_found(format!("token {token_id} not found")))?;
+        let tok: TokenRow = credentials::find_active_token(c, &dir.id, &token_id)?
+            .ok_or_else(|| token_id.not_found())?;
         credentials::revoke_token(c, &tok.id, clock::now())?;
-        sink.emit(events::TOKEN_REVOKED, token_event(dir, &tok));
+        sink.emit(
+            events::TOKEN_REVOKED,
+            wire::DirectoryTokenEvent::new(dir, &tok),
+        );
         Ok(tok)
     })?;
     core.auth.invalidate(&tok.token_hash);
@@ -268,7 +251,7 @@ pub fn create_api_key(core: &Core, name: &str) -> CoreResult<(ApiKeyRow, String)
 fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow> {
     let name = check_name("name", name)?;
     let row = ApiKeyRow {
-        id: ids::new_id(ids::API_KEY),
+        id: ApiKeyId::new(),
         name,
         key_hash: secrets::hash(secret),
         suffix: secrets::suffix(secret),
@@ -325,11 +308,11 @@ pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
         let now = clock::now();
         directories::set_activated(c, &dir.id, now)?;
         cur.activated_at = Some(now);
-        cur.state = DIR_STATE_LINKED.into();
+        cur.state = DirectoryState::Linked;
         cur.updated_at = now;
         sink.emit(
             events::DIRECTORY_ACTIVATED,
-            cur.to_event_json(org.as_ref(), true),
+            wire::DirectoryEvent::activated(&cur, org.as_ref()),
         );
         Ok(true)
     })?;
@@ -345,7 +328,7 @@ pub fn activate(core: &Core, dir: &DirectoryRow) -> CoreResult<bool> {
 /// The custom-attribute mappings of a directory and whether they are the type's defaults.
 pub fn attribute_mappings(
     core: &Core,
-    directory_id: &str,
+    directory_id: &DirectoryId,
 ) -> CoreResult<(Vec<AttributeMapping>, bool)> {
     let dir = get_directory(core, directory_id)?;
     Ok((
@@ -398,7 +381,7 @@ fn check_mappings(m: &[AttributeMapping]) -> CoreResult<()> {
 /// `dsync.user.updated`, like any other change of meaning.
 pub fn set_attribute_mappings(
     core: &Core,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     mappings: Option<Vec<AttributeMapping>>,
 ) -> CoreResult<Vec<AttributeMapping>> {
     if let Some(m) = &mappings {
@@ -424,7 +407,7 @@ pub fn set_attribute_mappings(
 }
 
 /// Create an operator of the admin UI. The password is stored as an argon2id hash.
-pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(String, String)> {
+pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(AdminUserId, String)> {
     let email = email.trim();
     let valid = email.len() <= 254
         && email
@@ -442,7 +425,7 @@ pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(Str
         ));
     }
     let hash = secrets::hash_password(password).map_err(CoreError::internal)?;
-    let id = ids::new_id(ids::ADMIN_USER);
+    let id = AdminUserId::new();
     let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
     match credentials::insert_admin_user(&mut conn, &id, email, &hash, clock::now()) {

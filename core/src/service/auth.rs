@@ -11,6 +11,7 @@ use super::auth_cache::Entry;
 use super::Core;
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::DirectoryId;
 use crate::secrets;
 use crate::store::credentials;
 
@@ -25,14 +26,14 @@ fn unauthorized() -> CoreError {
 pub fn verify_directory_token(
     core: &Core,
     token: &str,
-    directory_id: &str,
+    directory_id: &DirectoryId,
 ) -> CoreResult<DirectoryAuth> {
     if !token.starts_with(secrets::DIRECTORY_TOKEN_PREFIX) || token.len() > 200 {
         return Err(unauthorized());
     }
     let hash = secrets::hash(token);
     if let Some(Entry::Dir(d)) = core.auth.get(&hash) {
-        return if secrets::ct_eq(&d.directory.id, directory_id) {
+        return if secrets::ct_eq(d.directory.id.as_str(), directory_id.as_str()) {
             Ok(d)
         } else {
             Err(unauthorized())
@@ -50,7 +51,7 @@ pub fn verify_directory_token(
     if !secrets::ct_eq(&tok.token_hash, &hash) {
         return Err(unauthorized());
     }
-    if core.auth.should_touch(&tok.id) {
+    if core.auth.should_touch(tok.id.as_str()) {
         // SQLite has one writer: writes outside Core::write take the writer lock too
         let _g = core.db.write_guard();
         credentials::set_token_last_used(&mut conn, &tok.id, clock::now())?;
@@ -60,7 +61,7 @@ pub fn verify_directory_token(
         directory: dir,
     };
     core.auth.put(hash, Entry::Dir(auth.clone()));
-    if secrets::ct_eq(&auth.directory.id, directory_id) {
+    if secrets::ct_eq(auth.directory.id.as_str(), directory_id.as_str()) {
         Ok(auth)
     } else {
         Err(unauthorized())
@@ -84,7 +85,7 @@ pub fn verify_api_key(core: &Core, key: &str) -> CoreResult<ApiKeyAuth> {
     if !secrets::ct_eq(&row.key_hash, &hash) {
         return Err(unauthorized());
     }
-    if core.auth.should_touch(&row.id) {
+    if core.auth.should_touch(row.id.as_str()) {
         let _g = core.db.write_guard();
         credentials::set_api_key_last_used(&mut conn, &row.id, clock::now())?;
     }

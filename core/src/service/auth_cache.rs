@@ -8,6 +8,7 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::bus::Notice;
+use crate::ids::{ApiKeyId, DirectoryId, TokenId};
 use crate::model::DirectoryRow;
 
 pub const CACHE_TTL: Duration = Duration::from_millis(900);
@@ -16,13 +17,13 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct DirectoryAuth {
-    pub token_id: String,
+    pub token_id: TokenId,
     pub directory: DirectoryRow,
 }
 
 #[derive(Debug, Clone)]
 pub struct ApiKeyAuth {
-    pub key_id: String,
+    pub key_id: ApiKeyId,
 }
 
 #[derive(Clone)]
@@ -71,10 +72,10 @@ impl AuthCache {
     }
 
     /// Drop every cached verification of a directory (deleted, changed).
-    pub fn invalidate_directory(&self, directory_id: &str) {
+    pub fn invalidate_directory(&self, directory_id: &DirectoryId) {
         let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, c| match &c.entry {
-            Entry::Dir(d) => d.directory.id != directory_id,
+            Entry::Dir(d) => &d.directory.id != directory_id,
             Entry::Key(_) => true,
         });
     }
@@ -88,7 +89,8 @@ impl AuthCache {
         }
     }
 
-    /// True when the last-used time of `id` should be written now (at most once a minute).
+    /// True when the last-used time of `id` (a token's or a key's) should be written
+    /// now (at most once a minute).
     pub(super) fn should_touch(&self, id: &str) -> bool {
         {
             let m = self.last_used.read().unwrap_or_else(|p| p.into_inner());

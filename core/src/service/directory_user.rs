@@ -5,7 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::clock;
+use crate::ids::{DirectoryId, OrganizationId};
 use crate::model::{DirectoryRow, GroupRow, UserRow};
+use crate::wire;
 use scimgate_connectors::{map_group, map_user};
 
 /// Fields of the normalized user that are compared for change detection (no-op
@@ -35,7 +37,7 @@ pub fn normalize_user(
 ) -> Map<String, Value> {
     // map_user reads a Value: the document is moved in and back, not copied
     let docv = Value::Object(std::mem::take(doc));
-    let n = map_user(dir.dir_type(), &docv, &dir.mappings());
+    let n = map_user(dir.dir_type, &docv, &dir.mappings());
     if let Value::Object(m) = docv {
         *doc = m;
     }
@@ -58,7 +60,7 @@ pub fn normalize_user(
 }
 
 pub fn normalize_group(dir: &DirectoryRow, doc: &Map<String, Value>) -> Map<String, Value> {
-    let n = map_group(dir.dir_type(), &Value::Object(doc.clone()));
+    let n = map_group(dir.dir_type, &Value::Object(doc.clone()));
     match serde_json::to_value(&n) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -134,78 +136,65 @@ pub fn group_doc(row: &GroupRow) -> Map<String, Value> {
     parse_map(&row.scim)
 }
 
-/// The `directory_user` object (without `groups`).
-pub fn user_object(row: &UserRow, organization_id: &str) -> Value {
-    let n = user_normalized(row);
-    let mut o = Map::new();
-    o.insert("object".into(), json!("directory_user"));
-    o.insert("id".into(), json!(row.id));
-    o.insert("directory_id".into(), json!(row.directory_id));
-    o.insert("organization_id".into(), json!(organization_id));
-    for k in USER_FIELDS {
-        match n.get(*k) {
-            Some(v) => {
-                o.insert((*k).to_string(), v.clone());
-            }
-            None if matches!(*k, "role" | "roles") => {}
-            None => {
-                o.insert((*k).to_string(), Value::Null);
-            }
-        }
-    }
-    if !o.get("custom_attributes").is_some_and(Value::is_object) {
-        o.insert("custom_attributes".into(), json!({}));
-    }
-    if !o.get("emails").is_some_and(Value::is_array) {
-        o.insert("emails".into(), json!([]));
-    }
+/// The `directory_user` object (without `groups`): the normalized fields as stored,
+/// null where absent, `role` and `roles` only where present.
+pub fn user_object(row: &UserRow, organization_id: &OrganizationId) -> wire::DirectoryUser {
+    let mut n = user_normalized(row);
+    let mut take = |k: &str| n.remove(k).unwrap_or(Value::Null);
     let mut raw = user_doc(row);
     raw.insert("id".into(), json!(row.id));
-    o.insert("raw_attributes".into(), Value::Object(raw));
-    o.insert("created_at".into(), json!(clock::to_workos(row.created_at)));
-    o.insert("updated_at".into(), json!(clock::to_workos(row.updated_at)));
-    Value::Object(o)
+    wire::DirectoryUser {
+        object: wire::Object::DirectoryUser,
+        id: row.id.clone(),
+        directory_id: row.directory_id.clone(),
+        organization_id: organization_id.clone(),
+        idp_id: take("idp_id"),
+        email: take("email"),
+        first_name: take("first_name"),
+        last_name: take("last_name"),
+        name: take("name"),
+        username: take("username"),
+        emails: Some(take("emails"))
+            .filter(Value::is_array)
+            .unwrap_or_else(|| json!([])),
+        job_title: take("job_title"),
+        state: take("state"),
+        custom_attributes: Some(take("custom_attributes"))
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({})),
+        role: n.remove("role"),
+        roles: n.remove("roles"),
+        raw_attributes: raw,
+        created_at: clock::to_workos(row.created_at),
+        updated_at: clock::to_workos(row.updated_at),
+        groups: None,
+        previous_attributes: None,
+    }
 }
 
 /// The `directory_group` object.
-pub fn group_object(row: &GroupRow, organization_id: &str) -> Value {
-    let n = parse_map(&row.normalized);
+pub fn group_object(row: &GroupRow, organization_id: &OrganizationId) -> wire::DirectoryGroup {
+    let mut n = parse_map(&row.normalized);
     let mut raw = group_doc(row);
     raw.insert("id".into(), json!(row.id));
-    json!({
-        "object": "directory_group",
-        "id": row.id,
-        "idp_id": n.get("idp_id").cloned().unwrap_or(json!("")),
-        "directory_id": row.directory_id,
-        "organization_id": organization_id,
-        "name": n.get("name").cloned().unwrap_or(json!(row.display_name)),
-        "raw_attributes": Value::Object(raw),
-        "created_at": clock::to_workos(row.created_at),
-        "updated_at": clock::to_workos(row.updated_at),
-    })
-}
-
-/// Event payload with `previous_attributes` inside `data`.
-pub fn with_previous(mut obj: Value, prev: Map<String, Value>) -> Value {
-    if let Some(o) = obj.as_object_mut() {
-        o.insert("previous_attributes".into(), Value::Object(prev));
+    wire::DirectoryGroup {
+        object: wire::Object::DirectoryGroup,
+        id: row.id.clone(),
+        idp_id: n.remove("idp_id").unwrap_or(json!("")),
+        directory_id: row.directory_id.clone(),
+        organization_id: organization_id.clone(),
+        name: n.remove("name").unwrap_or(json!(row.display_name)),
+        raw_attributes: raw,
+        created_at: clock::to_workos(row.created_at),
+        updated_at: clock::to_workos(row.updated_at),
+        previous_attributes: None,
     }
-    obj
 }
 
-/// Membership event payload (`dsync.group.user_added` / `user_removed`).
-pub fn membership_payload(directory_id: &str, user: Value, group: Value) -> Value {
-    let mut o = Map::new();
-    o.insert("directory_id".into(), json!(directory_id));
-    o.insert("user".into(), user);
-    o.insert("group".into(), group);
-    Value::Object(o)
-}
-
-/// A JSON string literal.
-/// [`membership_payload`] serialized, from the serialized user and group objects.
-pub fn membership_payload_json(directory_id: &str, user: &str, group: &str) -> String {
-    let d = json_str(directory_id);
+/// A membership event's data (`wire::MembershipChange`) as text, from the serialized
+/// user and group objects.
+pub fn membership_payload_json(directory_id: &DirectoryId, user: &str, group: &str) -> String {
+    let d = json_str(directory_id.as_str());
     let mut out = String::with_capacity(d.len() + user.len() + group.len() + 40);
     out.push_str("{\"directory_id\":");
     out.push_str(&d);
@@ -229,7 +218,7 @@ use crate::json::{push_string as push_str, string as json_str, RawFields};
 /// keys escaped only for `"`, `\\` and control characters), so a member `id` shows
 /// as the text `"id"`; the text anywhere in the document, a nested `id` included,
 /// sends the user down the `user_object` path, which gives the same bytes.
-pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
+pub fn user_object_json(row: &UserRow, organization_id: &OrganizationId) -> String {
     let Ok(n) = serde_json::from_str::<RawFields<'_>>(&row.normalized) else {
         return crate::json::text(&user_object(row, organization_id));
     };
@@ -243,11 +232,11 @@ pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
     };
     let mut o = String::with_capacity(row.normalized.len() + row.scim.len() + 300);
     o.push_str("{\"object\":\"directory_user\",\"id\":");
-    push_str(&mut o, &row.id);
+    push_str(&mut o, row.id.as_str());
     o.push_str(",\"directory_id\":");
-    push_str(&mut o, &row.directory_id);
+    push_str(&mut o, row.directory_id.as_str());
     o.push_str(",\"organization_id\":");
-    push_str(&mut o, organization_id);
+    push_str(&mut o, organization_id.as_str());
     for k in USER_FIELDS {
         let v = n.get(k).map(|v| v.get());
         let v = match (*k, v) {
@@ -268,7 +257,7 @@ pub fn user_object_json(row: &UserRow, organization_id: &str) -> String {
         o.push(',');
     }
     o.push_str("\"id\":");
-    push_str(&mut o, &row.id);
+    push_str(&mut o, row.id.as_str());
     o.push_str("},\"created_at\":");
     push_str(&mut o, &clock::to_workos(row.created_at));
     o.push_str(",\"updated_at\":");
@@ -337,20 +326,40 @@ mod tests {
                 ..row(full, json!({}))
             },
         ];
+        let org = OrganizationId::test("org_1");
         for r in &cases {
             assert_eq!(
-                user_object_json(r, "org_1"),
-                user_object(r, "org_1").to_string()
+                user_object_json(r, &org),
+                crate::json::text(&user_object(r, &org))
             );
         }
-        let u = user_object_json(&cases[0], "org_1");
-        let g = json!({"object": "directory_group", "id": "g"});
-        let p: Value =
-            serde_json::from_str(&membership_payload_json("directory_01", &u, &g.to_string()))
-                .unwrap_or_default();
+        // a membership event's data: the text spliced from the objects' texts is the
+        // struct serialized
+        let group = GroupRow {
+            id: crate::ids::DirectoryGroupId::test("directory_group_01"),
+            directory_id: DirectoryId::test("directory_01"),
+            display_name: "Developers".into(),
+            display_name_ci: "developers".into(),
+            external_id: None,
+            version: 1,
+            scim: r#"{"displayName":"Developers"}"#.into(),
+            normalized: r#"{"idp_id":"g-1","name":"Developers"}"#.into(),
+            created_at: cases[0].created_at,
+            updated_at: cases[0].updated_at,
+        };
+        let dir = DirectoryId::test("directory_01");
+        let change = wire::MembershipChange {
+            directory_id: dir.clone(),
+            user: user_object(&cases[0], &org),
+            group: group_object(&group, &org),
+        };
         assert_eq!(
-            p,
-            membership_payload("directory_01", user_object(&cases[0], "org_1"), g)
+            membership_payload_json(
+                &dir,
+                &user_object_json(&cases[0], &org),
+                &crate::json::text(&group_object(&group, &org))
+            ),
+            crate::json::text(&change)
         );
     }
 

@@ -21,6 +21,7 @@ use super::user_write_batch;
 use crate::bus::{Bus, Notice};
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
+use crate::ids::{DirectoryId, DirectoryUserId};
 use crate::model::DirectoryRow;
 use crate::store::{self, AnyConn, Db};
 
@@ -34,7 +35,7 @@ const MAX_BATCH: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Scope {
     /// Creates a user, or changes the user with this id (and nothing of other users).
-    User(Option<String>),
+    User(Option<DirectoryUserId>),
     Other,
 }
 
@@ -139,7 +140,7 @@ struct Queue {
 
 #[derive(Default)]
 pub struct Combiner {
-    queues: Mutex<HashMap<String, Arc<Mutex<Queue>>>>,
+    queues: Mutex<HashMap<DirectoryId, Arc<Mutex<Queue>>>>,
 }
 
 /// Writes of a directory held back (see [`Combiner::pause`]).
@@ -181,13 +182,13 @@ impl Combiner {
     }
 
     /// How many writes of a directory wait for a batch.
-    pub fn queued(&self, directory_id: &str) -> usize {
+    pub fn queued(&self, directory_id: &DirectoryId) -> usize {
         let q = self.queue(directory_id);
         let n = q.lock().unwrap_or_else(|p| p.into_inner()).pending.len();
         n
     }
 
-    fn queue(&self, directory_id: &str) -> Arc<Mutex<Queue>> {
+    fn queue(&self, directory_id: &DirectoryId) -> Arc<Mutex<Queue>> {
         let mut m = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         if m.len() > 10_000 {
             // forget idle queues of deleted or quiet directories
@@ -198,7 +199,7 @@ impl Combiner {
                         .unwrap_or(true)
             });
         }
-        m.entry(directory_id.to_string()).or_default().clone()
+        m.entry(directory_id.clone()).or_default().clone()
     }
 
     pub(crate) fn submit<C: Committer>(
@@ -327,7 +328,7 @@ fn commit_together(
 ) -> CoreResult<events::Appended> {
     store::directory_transaction(conn, &dir.id, |c| {
         let _ctx = if user_batch {
-            let ids: Vec<String> = jobs
+            let ids: Vec<DirectoryUserId> = jobs
                 .iter()
                 .filter_map(|j| match &j.scope {
                     Scope::User(Some(id)) => Some(id.clone()),

@@ -7,13 +7,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
-use super::directory_user::{self as du, diff, normalize_group, with_previous};
+use super::directory_user::{self as du, diff, normalize_group};
 use super::list_paging::{page_bounds, scim_page, ListParams, Listed};
 use super::{roles, users, Core, InactivePolicy, Scope, Write};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
-use crate::ids;
+use crate::ids::{DirectoryGroupId, DirectoryId, DirectoryUserId};
 use crate::json;
 use crate::model::{DirectoryRow, GroupRow, MembershipRow, Ref, UserRow};
 use crate::scim::patch::{self, MemberOp};
@@ -22,11 +22,17 @@ use crate::store::memberships::{self, Bump};
 use crate::store::{self, AnyConn};
 use scimgate_connectors::{normalize_group_body, normalize_patch, ResourceKind};
 
-fn not_found(id: &str) -> CoreError {
+/// 404 for a SCIM group (RFC 7644 §3.12): what a URL naming no group of the directory
+/// gets, an id that is not even a group id included.
+pub fn not_found(id: &str) -> CoreError {
     CoreError::not_found(format!("Group {id} not found"))
 }
 
-pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Option<GroupRow>> {
+pub fn find(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+    id: &DirectoryGroupId,
+) -> CoreResult<Option<GroupRow>> {
     store::groups::find_group(conn, directory_id, id)
 }
 
@@ -36,32 +42,39 @@ pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Opti
 fn find_for_write(
     c: &mut AnyConn,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryGroupId,
     if_match: Option<&str>,
 ) -> CoreResult<(GroupRow, bool)> {
     let found = store::groups::find_group_and_any_role_mapping(c, &dir.organization_id, id)?;
     // by primary key only (see `users::find_many`); another directory's group is none
     let (row, mapped) = found
         .filter(|(g, _)| g.directory_id == dir.id)
-        .ok_or_else(|| not_found(id))?;
+        .ok_or_else(|| not_found(id.as_str()))?;
     Core::check_if_match(row.version, if_match)?;
     Ok((row, mapped))
 }
 
 /// Groups of a directory by id, in id order (by primary key only, as `users::find_many`).
-pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<GroupRow>> {
+pub fn find_many<I: AsRef<str>>(
+    c: &mut AnyConn,
+    directory_id: &DirectoryId,
+    ids: &[I],
+) -> CoreResult<Vec<GroupRow>> {
     store::groups::find_groups(c, directory_id, ids)
 }
 
 /// The members of several groups (a list page), by group, each as [`members_of`]
 /// gives them (one query per member type for the whole page).
-pub fn members_of_many(core: &Core, group_ids: &[String]) -> CoreResult<HashMap<String, Vec<Ref>>> {
+pub fn members_of_many(
+    core: &Core,
+    group_ids: &[DirectoryGroupId],
+) -> CoreResult<HashMap<DirectoryGroupId, Vec<Ref>>> {
     let mut conn = core.db.conn()?;
     memberships::members_of_groups(&mut conn, group_ids)
 }
 
 /// Members of a group, users then groups, each in id order.
-pub fn members_of(core: &Core, group_id: &str) -> CoreResult<Vec<Ref>> {
+pub fn members_of(core: &Core, group_id: &DirectoryGroupId) -> CoreResult<Vec<Ref>> {
     let mut conn = core.db.conn()?;
     memberships::members_of_group(&mut conn, group_id)
 }
@@ -75,12 +88,13 @@ fn display_name_of(doc: &Map<String, Value>) -> CoreResult<String> {
 }
 
 fn canonical_body(dir: &DirectoryRow, body: Value) -> CoreResult<schema::Canonical> {
-    let body = normalize_group_body(dir.dir_type(), body)?;
+    let body = normalize_group_body(dir.dir_type, body)?;
     schema::canonicalize(ResourceKind::Group, body)
 }
 
 /// Resolve member references: every id must be a user or group of this directory
 /// (PRODUCT.md: otherwise 400 invalidValue and nothing of the request is applied).
+/// Both are keyed by the id as a member reference names it (text).
 struct Resolved {
     users: HashMap<String, UserRow>,
     groups: HashSet<String>,
@@ -110,7 +124,7 @@ fn resolve_rest(
     dir: &DirectoryRow,
     uniq: &[String],
     users: HashMap<String, UserRow>,
-    self_id: &str,
+    self_id: &DirectoryGroupId,
 ) -> CoreResult<Resolved> {
     let rest: Vec<String> = uniq
         .iter()
@@ -120,7 +134,7 @@ fn resolve_rest(
     let mut groups = HashSet::new();
     if !rest.is_empty() {
         for g in find_many(c, &dir.id, &rest)? {
-            groups.insert(g.id);
+            groups.insert(g.id.into_string());
         }
     }
     if let Some(missing) = uniq
@@ -131,7 +145,7 @@ fn resolve_rest(
             "member {missing:?} is not a user or group of this directory"
         )));
     }
-    if groups.contains(self_id) {
+    if groups.contains(self_id.as_str()) {
         return Err(CoreError::invalid_value(
             "a group cannot be a member of itself",
         ));
@@ -143,12 +157,12 @@ fn resolve_members(
     c: &mut AnyConn,
     dir: &DirectoryRow,
     refs: &[String],
-    self_id: &str,
+    self_id: &DirectoryGroupId,
 ) -> CoreResult<Resolved> {
     let uniq = distinct_ids(refs)?;
     let users: HashMap<String, UserRow> = users::find_many(c, &dir.id, &uniq)?
         .into_iter()
-        .map(|u| (u.id.clone(), u))
+        .map(|u| (String::from(&u.id), u))
         .collect();
     resolve_rest(c, dir, &uniq, users, self_id)
 }
@@ -159,7 +173,7 @@ fn resolve_members(
 fn resolve_for_add(
     c: &mut AnyConn,
     dir: &DirectoryRow,
-    group_id: &str,
+    group_id: &DirectoryGroupId,
     refs: &[String],
 ) -> CoreResult<(Resolved, HashSet<String>)> {
     let uniq = distinct_ids(refs)?;
@@ -171,9 +185,9 @@ fn resolve_for_add(
             continue;
         }
         if member {
-            existing.insert(user.id.clone());
+            existing.insert(String::from(&user.id));
         }
-        users.insert(user.id.clone(), user);
+        users.insert(String::from(&user.id), user);
     }
     let resolved = resolve_rest(c, dir, &uniq, users, group_id)?;
     // nested groups: their membership probed as before
@@ -190,7 +204,7 @@ struct MemberCtx<'a> {
     group: GroupRow,
     changed: bool,
     /// Users whose memberships changed (their roles are re-evaluated at the end).
-    touched: Vec<String>,
+    touched: Vec<DirectoryUserId>,
     /// Whether the organization maps any group to a role, when known.
     mapped: Option<bool>,
     /// When the group's version was bumped along with an insert of members.
@@ -287,15 +301,13 @@ impl<'a> MemberCtx<'a> {
             self.bumped_at = Some(now);
         }
         self.changed = true;
-        self.touched.extend(
-            rows.iter()
-                .filter(|r| r.member_type == "User")
-                .map(|r| r.member_id.clone()),
-        );
-        let visible = rows
+        // the users among the new members (the others are groups)
+        let added: Vec<&UserRow> = rows
             .iter()
             .filter_map(|r| resolved.users.get(&r.member_id))
-            .filter(|u| self.visible(u));
+            .collect();
+        self.touched.extend(added.iter().map(|u| u.id.clone()));
+        let visible = added.into_iter().filter(|u| self.visible(u));
         self.emit_membership(sink, events::GROUP_USER_ADDED, visible);
         Ok(())
     }
@@ -424,7 +436,7 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
     }
     let now = clock::now();
     let row = GroupRow {
-        id: ids::new_id(ids::DIRECTORY_GROUP),
+        id: DirectoryGroupId::new(),
         directory_id: dir.id.clone(),
         display_name_ci: name.to_lowercase(),
         display_name: name,
@@ -453,9 +465,9 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
     }))
 }
 
-pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<GroupRow> {
+pub fn get(core: &Core, dir: &DirectoryRow, id: &DirectoryGroupId) -> CoreResult<GroupRow> {
     let mut conn = core.db.conn()?;
-    find(&mut conn, &dir.id, id)?.ok_or_else(|| not_found(id))
+    find(&mut conn, &dir.id, id)?.ok_or_else(|| not_found(id.as_str()))
 }
 
 pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Listed<GroupRow>> {
@@ -511,7 +523,7 @@ fn update_group(
     if !prev.is_empty() {
         sink.emit(
             events::GROUP_UPDATED,
-            with_previous(du::group_object(&row, &dir.organization_id), prev),
+            du::group_object(&row, &dir.organization_id).with_previous(prev),
         );
     }
     Ok(row)
@@ -522,7 +534,7 @@ fn update_group(
 pub fn replace(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryGroupId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<GroupRow> {
@@ -533,11 +545,11 @@ pub fn replace(
 pub fn prepare_replace(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryGroupId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<Write<GroupRow>> {
-    Core::check_body_id(&body, id)?;
+    Core::check_body_id(&body, id.as_str())?;
     let canon = canonical_body(dir, body)?;
     let doc = canon.doc;
     display_name_of(&doc)?;
@@ -592,7 +604,7 @@ fn bump_if_members_changed(
 pub fn patch(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryGroupId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<GroupRow> {
@@ -603,11 +615,11 @@ pub fn patch(
 pub fn prepare_patch(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryGroupId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<Write<GroupRow>> {
-    let ops = normalize_patch(dir.dir_type(), ResourceKind::Group, body)?;
+    let ops = normalize_patch(dir.dir_type, ResourceKind::Group, body)?;
     core.check_ops(&ops)?;
     Ok(core.prepare_on(
         dir,
@@ -617,7 +629,7 @@ pub fn prepare_patch(
         move |core, c, sink, dir, id, if_match| {
             let (old, mapped) = find_for_write(c, dir, id, if_match)?;
             let mut doc = du::group_doc(&old);
-            let outcome = patch::apply_patch(ResourceKind::Group, id, &mut doc, &ops)?;
+            let outcome = patch::apply_patch(ResourceKind::Group, id.as_str(), &mut doc, &ops)?;
             let updated = update_group(c, sink, dir, &old, doc, false)?;
             let mut ctx = MemberCtx::new(core, dir, updated).mapped(mapped);
             for op in outcome.member_ops {
@@ -629,7 +641,12 @@ pub fn prepare_patch(
 }
 
 /// DELETE: `dsync.group.user_removed` for each remaining member, then `dsync.group.deleted`.
-pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
+pub fn delete(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &DirectoryGroupId,
+    if_match: Option<&str>,
+) -> CoreResult<()> {
     core.run(prepare_delete(core, dir, id, if_match))
 }
 
@@ -637,7 +654,7 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
 pub fn prepare_delete(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryGroupId,
     if_match: Option<&str>,
 ) -> Write<()> {
     core.prepare_on(

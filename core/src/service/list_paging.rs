@@ -8,6 +8,7 @@ use scimgate_connectors::ResourceKind;
 
 use super::Core;
 use crate::error::{CoreError, CoreResult};
+use crate::ids::DirectoryUserId;
 use crate::model::Ref;
 use crate::scim::{filter, sort};
 use crate::store::paging::{Keyset, ScimPage};
@@ -27,7 +28,7 @@ pub struct Listed<T> {
     pub start_index: i64,
     pub rows: Vec<T>,
     /// The users' groups when the query already read them (the `userName eq` path).
-    pub groups: Option<Vec<(String, Ref)>>,
+    pub groups: Option<Vec<(DirectoryUserId, Ref)>>,
 }
 
 /// Shared by users and groups: page bounds per RFC 7644 §3.4.2.4.

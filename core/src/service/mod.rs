@@ -61,6 +61,7 @@ use serde_json::Value;
 use crate::bus::Bus;
 use crate::error::{CoreError, CoreResult};
 use crate::events::EventSink;
+use crate::ids::DirectoryId;
 use crate::model::DirectoryRow;
 use crate::store::{self, AnyConn, Db};
 
@@ -184,7 +185,7 @@ impl Core {
     }
 
     /// The SCIM base URL of a directory.
-    pub fn scim_base(&self, directory_id: &str) -> String {
+    pub fn scim_base(&self, directory_id: &DirectoryId) -> String {
         format!("{}/scim/v2/{}", self.settings.public_url, directory_id)
     }
 
@@ -261,18 +262,18 @@ impl Core {
     /// the connection, the sink, the directory, the resource id and the `If-Match`
     /// value (owned copies, as the write may run on another thread, and twice).
     #[allow(clippy::type_complexity)]
-    pub(crate) fn prepare_on<T: Send + 'static>(
+    pub(crate) fn prepare_on<I: Clone + Send + Sync + 'static, T: Send + 'static>(
         &self,
         dir: &DirectoryRow,
         scope: Scope,
-        id: &str,
+        id: &I,
         if_match: Option<&str>,
         f: impl Fn(
                 &Core,
                 &mut AnyConn,
                 &mut EventSink,
                 &DirectoryRow,
-                &str,
+                &I,
                 Option<&str>,
             ) -> CoreResult<T>
             + Send
@@ -282,7 +283,7 @@ impl Core {
         let (core, d, id, im) = (
             self.clone(),
             dir.clone(),
-            id.to_string(),
+            id.clone(),
             if_match.map(str::to_string),
         );
         self.prepare(dir, scope, move |c, sink| {

@@ -8,15 +8,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
-use super::directory_user::{self as du, diff, roles_of, with_previous};
+use super::directory_user::{self as du, diff, roles_of};
 use super::{users, Core, InactivePolicy};
 use crate::clock;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{self, EventSink};
-use crate::ids;
+use crate::ids::{DirectoryGroupId, DirectoryUserId, OrganizationId, PrefixedId, RoleMappingId};
 use crate::model::{DirectoryRow, GroupRow, RoleMappingRow, UserRow};
 use crate::store::role_mappings::{self as mappings, Grant};
 use crate::store::{self, AnyConn};
+use crate::wire;
 
 fn check_slug(s: &str) -> CoreResult<String> {
     let ok = !s.is_empty()
@@ -51,10 +52,10 @@ fn order_roles(grants: &[Grant]) -> Vec<String> {
 
 fn grants_for(
     c: &mut AnyConn,
-    organization_id: &str,
-    user_ids: &[String],
-) -> CoreResult<HashMap<String, Vec<Grant>>> {
-    let mut out: HashMap<String, Vec<Grant>> = HashMap::new();
+    organization_id: &OrganizationId,
+    user_ids: &[DirectoryUserId],
+) -> CoreResult<HashMap<DirectoryUserId, Vec<Grant>>> {
+    let mut out: HashMap<DirectoryUserId, Vec<Grant>> = HashMap::new();
     for g in mappings::grants_of_users(c, organization_id, user_ids)? {
         out.entry(g.user_id.clone()).or_default().push(g);
     }
@@ -68,7 +69,7 @@ pub(crate) fn recompute(
     core: &Core,
     c: &mut AnyConn,
     dir: &DirectoryRow,
-    user_ids: &[String],
+    user_ids: &[DirectoryUserId],
     sink: &mut EventSink,
     force: bool,
 ) -> CoreResult<()> {
@@ -112,7 +113,7 @@ pub(crate) fn recompute(
         if row.active || keep {
             sink.emit(
                 events::USER_UPDATED,
-                with_previous(du::user_object(&row, &dir.organization_id), prev),
+                du::user_object(&row, &dir.organization_id).with_previous(prev),
             );
         }
     }
@@ -121,34 +122,44 @@ pub(crate) fn recompute(
 
 fn group_with_dir(
     core: &Core,
-    organization_id: &str,
-    group_id: &str,
+    organization_id: &OrganizationId,
+    group_id: &DirectoryGroupId,
 ) -> CoreResult<(GroupRow, DirectoryRow)> {
     let mut conn = core.db.conn()?;
     let g: GroupRow = store::groups::find_group_by_id(&mut conn, group_id)?
-        .ok_or_else(|| CoreError::invalid_value(format!("group {group_id:?} does not exist")))?;
+        .ok_or_else(|| no_such_group(group_id.as_str()))?;
     let d = store::directories::find_directory(&mut conn, &g.directory_id)?
-        .ok_or_else(|| CoreError::invalid_value(format!("group {group_id:?} does not exist")))?;
-    if d.organization_id != organization_id {
+        .ok_or_else(|| no_such_group(group_id.as_str()))?;
+    if &d.organization_id != organization_id {
         return Err(CoreError::invalid_value(format!(
-            "group {group_id:?} does not belong to organization {organization_id:?}"
+            "group {:?} does not belong to organization {:?}",
+            group_id.as_str(),
+            organization_id.as_str()
         )));
     }
     Ok((g, d))
 }
 
+fn no_such_group(id: &str) -> CoreError {
+    CoreError::invalid_value(format!("group {id:?} does not exist"))
+}
+
+/// Map the group a request names (`group_id` as sent) to a role: the slug is checked
+/// first, then the group (an id that is malformed names no group, as one that does
+/// not exist).
 pub fn create_mapping(
     core: &Core,
-    organization_id: &str,
+    organization_id: &OrganizationId,
     group_id: &str,
     role_slug: &str,
     priority: i32,
 ) -> CoreResult<RoleMappingRow> {
     let slug = check_slug(role_slug)?;
-    let (g, dir) = group_with_dir(core, organization_id, group_id)?;
+    let group_id = DirectoryGroupId::parse(group_id).map_err(|e| no_such_group(e.input()))?;
+    let (g, dir) = group_with_dir(core, organization_id, &group_id)?;
     let row = RoleMappingRow {
-        id: ids::new_id(ids::ROLE_MAPPING),
-        organization_id: organization_id.to_string(),
+        id: RoleMappingId::new(),
+        organization_id: organization_id.clone(),
         group_id: g.id.clone(),
         role_slug: slug,
         priority,
@@ -169,16 +180,23 @@ pub fn create_mapping(
     Ok(row)
 }
 
-pub fn list_mappings(core: &Core, organization_id: &str) -> CoreResult<Vec<RoleMappingRow>> {
+pub fn list_mappings(
+    core: &Core,
+    organization_id: &OrganizationId,
+) -> CoreResult<Vec<RoleMappingRow>> {
     let mut conn = core.db.conn()?;
     mappings::mappings_of(&mut conn, organization_id)
 }
 
-pub fn delete_mapping(core: &Core, organization_id: &str, mapping_id: &str) -> CoreResult<()> {
+pub fn delete_mapping(
+    core: &Core,
+    organization_id: &OrganizationId,
+    mapping_id: &RoleMappingId,
+) -> CoreResult<()> {
     let row: RoleMappingRow = {
         let mut conn = core.db.conn()?;
         mappings::find_mapping(&mut conn, organization_id, mapping_id)?
-            .ok_or_else(|| CoreError::not_found(format!("role mapping {mapping_id} not found")))?
+            .ok_or_else(|| mapping_id.not_found())?
     };
     let dir = match group_with_dir(core, organization_id, &row.group_id) {
         Ok((_, d)) => d,
@@ -198,38 +216,24 @@ pub fn delete_mapping(core: &Core, organization_id: &str, mapping_id: &str) -> C
     })
 }
 
-impl RoleMappingRow {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "object": "role_mapping",
-            "id": self.id,
-            "organization_id": self.organization_id,
-            "group_id": self.group_id,
-            "role_slug": self.role_slug,
-            "priority": self.priority,
-            "created_at": clock::to_workos(self.created_at),
-        })
-    }
-}
-
 /// Which group (through which mapping) gave which role to a user.
-pub fn explain(core: &Core, user_id: &str) -> CoreResult<Value> {
+pub fn explain(core: &Core, user_id: &DirectoryUserId) -> CoreResult<wire::RoleExplanation> {
     let mut conn = core.db.conn()?;
-    let u: UserRow = store::users::find_user_by_id(&mut conn, user_id)?
-        .ok_or_else(|| CoreError::not_found(format!("directory user {user_id} not found")))?;
+    let u: UserRow =
+        store::users::find_user_by_id(&mut conn, user_id)?.ok_or_else(|| user_id.not_found())?;
     let dir = store::directories::find_directory(&mut conn, &u.directory_id)?
-        .ok_or_else(|| CoreError::not_found(format!("directory user {user_id} not found")))?;
+        .ok_or_else(|| user_id.not_found())?;
     let grants = grants_for(&mut conn, &dir.organization_id, std::slice::from_ref(&u.id))?
         .remove(&u.id)
         .unwrap_or_default();
     let order = order_roles(&grants);
-    let group_ids: Vec<String> = grants.iter().map(|g| g.group_id.clone()).collect();
-    let names: HashMap<String, String> =
+    let group_ids: Vec<DirectoryGroupId> = grants.iter().map(|g| g.group_id.clone()).collect();
+    let names: HashMap<DirectoryGroupId, String> =
         store::groups::find_groups(&mut conn, &dir.id, &group_ids)?
             .into_iter()
             .map(|g| (g.id, g.display_name))
             .collect();
-    let roles: Vec<Value> = order
+    let roles = order
         .iter()
         .map(|slug| {
             let mut by: Vec<&Grant> = grants.iter().filter(|g| &g.slug == slug).collect();
@@ -238,24 +242,27 @@ pub fn explain(core: &Core, user_id: &str) -> CoreResult<Value> {
                     .cmp(&a.priority)
                     .then(a.group_id.cmp(&b.group_id))
             });
-            json!({
-                "slug": slug,
-                "priority": by.first().map(|g| g.priority),
-                "granted_by": by.iter().map(|g| json!({
-                    "group_id": g.group_id,
-                    "group_name": names.get(&g.group_id),
-                    "role_mapping_id": g.mapping_id,
-                    "priority": g.priority,
-                })).collect::<Vec<_>>(),
-            })
+            wire::ExplainedRole {
+                slug: slug.clone(),
+                priority: by.first().map(|g| g.priority),
+                granted_by: by
+                    .iter()
+                    .map(|g| wire::RoleGrant {
+                        group_id: g.group_id.clone(),
+                        group_name: names.get(&g.group_id).cloned(),
+                        role_mapping_id: g.mapping_id.clone(),
+                        priority: g.priority,
+                    })
+                    .collect(),
+            }
         })
         .collect();
-    Ok(json!({
-        "object": "role_explanation",
-        "directory_user_id": u.id,
-        "organization_id": dir.organization_id,
-        "role": order.first().map(|s| json!({"slug": s})),
-        "roles": roles,
-        "rule": "each mapped group a user belongs to grants its role; `role` is the granted role with the highest priority",
-    }))
+    Ok(wire::RoleExplanation {
+        object: wire::Object::RoleExplanation,
+        directory_user_id: u.id,
+        organization_id: dir.organization_id,
+        role: order.first().map(|s| wire::Role { slug: s.clone() }),
+        roles,
+        rule: "each mapped group a user belongs to grants its role; `role` is the granted role with the highest priority",
+    })
 }

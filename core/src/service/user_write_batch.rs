@@ -23,19 +23,20 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::error::CoreResult;
+use crate::ids::DirectoryUserId;
 use crate::model::UserRow;
 use crate::store::users::{self as stored, NewUser, WithGroups};
 use crate::store::AnyConn;
 
 #[derive(Default)]
 struct Ctx {
-    ahead: HashMap<String, WithGroups>,
+    ahead: HashMap<DirectoryUserId, WithGroups>,
     /// Users created, to insert.
     created: Vec<NewUser>,
     /// Updated user rows, to write back.
     behind: Vec<UserRow>,
     /// Deleted users, to delete with their index rows and memberships.
-    deleted: Vec<String>,
+    deleted: Vec<DirectoryUserId>,
 }
 
 thread_local! {
@@ -52,7 +53,7 @@ impl Drop for Active {
 }
 
 /// Start a batch context with the users read ahead.
-pub(crate) fn start(ahead: HashMap<String, WithGroups>) -> Active {
+pub(crate) fn start(ahead: HashMap<DirectoryUserId, WithGroups>) -> Active {
     CTX.with(|c| {
         *c.borrow_mut() = Some(Ctx {
             ahead,
@@ -66,7 +67,7 @@ pub(crate) fn start(ahead: HashMap<String, WithGroups>) -> Active {
 
 /// Forget the read-ahead copy of a user: called after each job of the user, which may
 /// have changed or deleted it by paths that do not take the copy.
-pub(crate) fn forget(id: &str) {
+pub(crate) fn forget(id: &DirectoryUserId) {
     CTX.with(|c| {
         if let Some(ctx) = c.borrow_mut().as_mut() {
             ctx.ahead.remove(id);
@@ -75,7 +76,7 @@ pub(crate) fn forget(id: &str) {
 }
 
 /// The read-ahead copy of a user, once.
-pub(crate) fn take_ahead(id: &str) -> Option<WithGroups> {
+pub(crate) fn take_ahead(id: &DirectoryUserId) -> Option<WithGroups> {
     CTX.with(|c| c.borrow_mut().as_mut().and_then(|ctx| ctx.ahead.remove(id)))
 }
 
@@ -103,7 +104,7 @@ pub(crate) fn defer_insert(user: NewUser) -> Option<NewUser> {
 
 /// Defer the deletion of a user (its row, index rows and memberships) to the end of
 /// the batch (see [`defer_into`]).
-pub(crate) fn defer_delete(id: String) -> Option<String> {
+pub(crate) fn defer_delete(id: DirectoryUserId) -> Option<DirectoryUserId> {
     defer_into(id, |ctx| &mut ctx.deleted)
 }
 
@@ -151,7 +152,7 @@ mod tests {
     #[test]
     fn without_context_nothing_is_deferred_or_read_ahead() {
         assert!(defer(row()).is_some());
-        assert!(take_ahead("a").is_none());
+        assert!(take_ahead(&DirectoryUserId::new()).is_none());
         let active = start(HashMap::new());
         assert!(defer(row()).is_none());
         drop(active);

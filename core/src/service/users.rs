@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::directory_user::{self as du, diff, normalize_user, roles_of, with_previous};
+use super::directory_user::{self as du, diff, normalize_user, roles_of};
 use super::list_paging::{page_bounds, scim_page, ListParams, Listed};
 use super::user_write_batch;
 use super::{Core, InactivePolicy, Scope, Write};
 use crate::clock;
 use crate::error::{CoreError, CoreResult, ScimType};
 use crate::events::{self, EventSink};
-use crate::ids;
+use crate::ids::{DirectoryId, DirectoryUserId};
 use crate::json;
 use crate::model::{DirectoryRow, Ref, UserRow};
 use crate::scim::filter;
@@ -22,13 +22,19 @@ use scimgate_connectors::{normalize_patch, normalize_user_body, ResourceKind};
 
 pub use crate::store::users::{UserKey, WithGroups};
 
-fn not_found(id: &str) -> CoreError {
+/// 404 for a SCIM user (RFC 7644 §3.12): what a URL naming no user of the directory
+/// gets, an id that is not even a user id included.
+pub fn not_found(id: &str) -> CoreError {
     CoreError::not_found(format!("User {id} not found"))
 }
 
 // Every read of users settles a batch's deferred writes first (see `user_write_batch`).
 
-pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Option<UserRow>> {
+pub fn find(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+    id: &DirectoryUserId,
+) -> CoreResult<Option<UserRow>> {
     user_write_batch::settle(conn)?;
     store::users::find_user(conn, directory_id, id)
 }
@@ -36,7 +42,7 @@ pub fn find(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Opti
 /// A user and its groups in one round trip.
 pub fn find_with_groups(
     c: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     key: UserKey<'_>,
 ) -> CoreResult<Option<WithGroups>> {
     user_write_batch::settle(c)?;
@@ -46,9 +52,9 @@ pub fn find_with_groups(
 /// Several users of a directory and their groups, by id (one query per 500).
 pub fn find_many_with_groups(
     c: &mut AnyConn,
-    directory_id: &str,
-    ids: &[String],
-) -> CoreResult<HashMap<String, WithGroups>> {
+    directory_id: &DirectoryId,
+    ids: &[DirectoryUserId],
+) -> CoreResult<HashMap<DirectoryUserId, WithGroups>> {
     user_write_batch::settle(c)?;
     store::users::find_users_with_groups(c, directory_id, ids)
 }
@@ -57,13 +63,14 @@ pub fn find_many_with_groups(
 /// when absent, 412 when `If-Match` does not match.
 fn find_for_write_with_groups(
     c: &mut AnyConn,
-    directory_id: &str,
-    id: &str,
+    directory_id: &DirectoryId,
+    id: &DirectoryUserId,
     if_match: Option<&str>,
 ) -> CoreResult<WithGroups> {
     let found = match user_write_batch::take_ahead(id) {
         Some(f) => f,
-        None => find_with_groups(c, directory_id, UserKey::Id(id))?.ok_or_else(|| not_found(id))?,
+        None => find_with_groups(c, directory_id, UserKey::Id(id))?
+            .ok_or_else(|| not_found(id.as_str()))?,
     };
     Core::check_if_match(found.row.version, if_match)?;
     Ok(found)
@@ -71,7 +78,10 @@ fn find_for_write_with_groups(
 
 /// The groups of users, as (user id, group), for the SCIM `groups` attribute of a
 /// page of users.
-pub fn groups_of(core: &Core, user_ids: &[String]) -> CoreResult<Vec<(String, Ref)>> {
+pub fn groups_of(
+    core: &Core,
+    user_ids: &[DirectoryUserId],
+) -> CoreResult<Vec<(DirectoryUserId, Ref)>> {
     let mut conn = core.db.conn()?;
     memberships::groups_of_users(&mut conn, user_ids)
 }
@@ -105,7 +115,7 @@ fn map_unique(e: CoreError, user_name: &str) -> CoreError {
 
 /// Parse, normalize (connector) and canonicalize (schema) a User body.
 fn canonical_body(dir: &DirectoryRow, body: Value) -> CoreResult<Map<String, Value>> {
-    let body = normalize_user_body(dir.dir_type(), body)?;
+    let body = normalize_user_body(dir.dir_type, body)?;
     let canon = schema::canonicalize(ResourceKind::User, body)?;
     Ok(canon.doc)
 }
@@ -123,15 +133,15 @@ fn user_name_of(doc: &Map<String, Value>) -> CoreResult<String> {
 
 fn taken(
     c: &mut AnyConn,
-    dir_id: &str,
+    dir_id: &DirectoryId,
     user_name_ci: &str,
-    except: Option<&str>,
+    except: Option<&DirectoryUserId>,
 ) -> CoreResult<bool> {
     user_write_batch::settle(c)?;
     let holders = store::users::user_name_holders(c, user_name_ci)?;
     Ok(holders
         .iter()
-        .any(|(id, d)| d == dir_id && Some(id.as_str()) != except))
+        .any(|(id, d)| d == dir_id && Some(id) != except))
 }
 
 pub fn create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResult<UserRow> {
@@ -144,7 +154,7 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
     let user_name = user_name_of(&doc)?;
     let active = active_of(&doc);
     doc.insert("active".into(), Value::Bool(active));
-    let id = ids::new_id(ids::DIRECTORY_USER);
+    let id = DirectoryUserId::new();
     let now = clock::now();
     let normalized = normalize_user(dir, &mut doc, &[], active);
     let row = UserRow {
@@ -189,9 +199,9 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
 }
 
 /// A user and its groups.
-pub fn get(core: &Core, dir: &DirectoryRow, id: &str) -> CoreResult<WithGroups> {
+pub fn get(core: &Core, dir: &DirectoryRow, id: &DirectoryUserId) -> CoreResult<WithGroups> {
     let mut conn = core.db.conn()?;
-    find_with_groups(&mut conn, &dir.id, UserKey::Id(id))?.ok_or_else(|| not_found(id))
+    find_with_groups(&mut conn, &dir.id, UserKey::Id(id))?.ok_or_else(|| not_found(id.as_str()))
 }
 
 pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Listed<UserRow>> {
@@ -341,7 +351,7 @@ fn emit_update(
             (InactivePolicy::Delete, false, false) => {}
             _ => sink.emit(
                 events::USER_UPDATED,
-                with_previous(du::user_object(row, &dir.organization_id), prev),
+                du::user_object(row, &dir.organization_id).with_previous(prev),
             ),
         }
     }
@@ -353,7 +363,7 @@ fn emit_update(
 pub fn replace(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryUserId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<WithGroups> {
@@ -364,16 +374,16 @@ pub fn replace(
 pub fn prepare_replace(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryUserId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<Write<WithGroups>> {
-    Core::check_body_id(&body, id)?;
+    Core::check_body_id(&body, id.as_str())?;
     let doc = canonical_body(dir, body)?;
     user_name_of(&doc)?;
     Ok(core.prepare_on(
         dir,
-        Scope::User(Some(id.to_string())),
+        Scope::User(Some(id.clone())),
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
@@ -398,7 +408,7 @@ pub fn prepare_replace(
 pub fn patch(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryUserId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<WithGroups> {
@@ -409,22 +419,22 @@ pub fn patch(
 pub fn prepare_patch(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryUserId,
     body: Value,
     if_match: Option<&str>,
 ) -> CoreResult<Write<WithGroups>> {
-    let ops = normalize_patch(dir.dir_type(), ResourceKind::User, body)?;
+    let ops = normalize_patch(dir.dir_type, ResourceKind::User, body)?;
     core.check_ops(&ops)?;
     Ok(core.prepare_on(
         dir,
-        Scope::User(Some(id.to_string())),
+        Scope::User(Some(id.clone())),
         id,
         if_match,
         move |core, c, sink, dir, id, if_match| {
             let WithGroups { row: old, groups } =
                 find_for_write_with_groups(c, &dir.id, id, if_match)?;
             let mut doc = du::user_doc(&old);
-            let outcome = patch::apply_patch(ResourceKind::User, id, &mut doc, &ops)?;
+            let outcome = patch::apply_patch(ResourceKind::User, id.as_str(), &mut doc, &ops)?;
             if !outcome.member_ops.is_empty() {
                 return Err(CoreError::invalid_path("users have no `members`"));
             }
@@ -434,7 +444,12 @@ pub fn prepare_patch(
     ))
 }
 
-pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>) -> CoreResult<()> {
+pub fn delete(
+    core: &Core,
+    dir: &DirectoryRow,
+    id: &DirectoryUserId,
+    if_match: Option<&str>,
+) -> CoreResult<()> {
     core.run(prepare_delete(core, dir, id, if_match))
 }
 
@@ -442,11 +457,11 @@ pub fn delete(core: &Core, dir: &DirectoryRow, id: &str, if_match: Option<&str>)
 pub fn prepare_delete(
     core: &Core,
     dir: &DirectoryRow,
-    id: &str,
+    id: &DirectoryUserId,
     if_match: Option<&str>,
 ) -> Write<()> {
     let policy = core.settings.inactive_users;
-    let scope = Scope::User(Some(id.to_string()));
+    let scope = Scope::User(Some(id.clone()));
     core.prepare_on(
         dir,
         scope,
@@ -486,8 +501,8 @@ pub fn prepare_delete(
 /// A directory's users in id order after `after` (keyset paging of whole directories).
 pub(crate) fn page_after(
     c: &mut AnyConn,
-    directory_id: &str,
-    after: &str,
+    directory_id: &DirectoryId,
+    after: Option<&DirectoryUserId>,
     limit: i64,
 ) -> CoreResult<Vec<UserRow>> {
     user_write_batch::settle(c)?;
@@ -496,7 +511,11 @@ pub(crate) fn page_after(
 
 /// Users of a directory by id, in the order given, skipping missing ones (see
 /// `store::users::find_users`).
-pub fn find_many(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<UserRow>> {
+pub fn find_many<I: AsRef<str>>(
+    c: &mut AnyConn,
+    directory_id: &DirectoryId,
+    ids: &[I],
+) -> CoreResult<Vec<UserRow>> {
     user_write_batch::settle(c)?;
     store::users::find_users(c, directory_id, ids)
 }
@@ -510,11 +529,11 @@ pub(crate) fn renormalize_all(
     sink: &mut EventSink,
 ) -> CoreResult<()> {
     let keep = core.settings.inactive_users == InactivePolicy::Keep;
-    let mut after = String::new();
+    let mut after: Option<DirectoryUserId> = None;
     loop {
-        let rows = page_after(c, &dir.id, &after, 500)?;
+        let rows = page_after(c, &dir.id, after.as_ref(), 500)?;
         let Some(last) = rows.last() else { break };
-        after = last.id.clone();
+        after = Some(last.id.clone());
         for u in rows {
             let old = du::user_normalized(&u);
             let roles = roles_of(&old);
@@ -534,7 +553,7 @@ pub(crate) fn renormalize_all(
             if row.active || keep {
                 sink.emit(
                     events::USER_UPDATED,
-                    with_previous(du::user_object(&row, &dir.organization_id), prev),
+                    du::user_object(&row, &dir.organization_id).with_previous(prev),
                 );
             }
         }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::schema::{admin_users, api_keys, directories, directory_tokens};
 use super::AnyConn;
 use crate::error::CoreResult;
+use crate::ids::{AdminUserId, ApiKeyId, DirectoryId, TokenId};
 use crate::model::{ApiKeyRow, DirectoryRow, TokenRow};
 
 pub fn insert_token(c: &mut AnyConn, row: &TokenRow) -> CoreResult<()> {
@@ -18,7 +19,7 @@ pub fn insert_token(c: &mut AnyConn, row: &TokenRow) -> CoreResult<()> {
 }
 
 /// A directory's tokens that are not revoked, in id order.
-pub fn active_tokens(c: &mut AnyConn, directory_id: &str) -> CoreResult<Vec<TokenRow>> {
+pub fn active_tokens(c: &mut AnyConn, directory_id: &DirectoryId) -> CoreResult<Vec<TokenRow>> {
     Ok(directory_tokens::table
         .filter(directory_tokens::directory_id.eq(directory_id))
         .filter(directory_tokens::revoked_at.is_null())
@@ -30,8 +31,8 @@ pub fn active_tokens(c: &mut AnyConn, directory_id: &str) -> CoreResult<Vec<Toke
 /// A token of a directory that is not revoked, by id.
 pub fn find_active_token(
     c: &mut AnyConn,
-    directory_id: &str,
-    token_id: &str,
+    directory_id: &DirectoryId,
+    token_id: &TokenId,
 ) -> CoreResult<Option<TokenRow>> {
     Ok(directory_tokens::table
         .filter(directory_tokens::id.eq(token_id))
@@ -56,14 +57,18 @@ pub fn find_token_by_hash(
         .optional()?)
 }
 
-pub fn revoke_token(c: &mut AnyConn, token_id: &str, at: NaiveDateTime) -> CoreResult<()> {
+pub fn revoke_token(c: &mut AnyConn, token_id: &TokenId, at: NaiveDateTime) -> CoreResult<()> {
     diesel::update(directory_tokens::table.filter(directory_tokens::id.eq(token_id)))
         .set(directory_tokens::revoked_at.eq(Some(at)))
         .execute(c)?;
     Ok(())
 }
 
-pub fn set_token_last_used(c: &mut AnyConn, token_id: &str, at: NaiveDateTime) -> CoreResult<()> {
+pub fn set_token_last_used(
+    c: &mut AnyConn,
+    token_id: &TokenId,
+    at: NaiveDateTime,
+) -> CoreResult<()> {
     diesel::update(directory_tokens::table.filter(directory_tokens::id.eq(token_id)))
         .set(directory_tokens::last_used_at.eq(Some(at)))
         .execute(c)?;
@@ -82,7 +87,7 @@ pub fn api_key_exists(c: &mut AnyConn, hash: &str) -> CoreResult<bool> {
     Ok(api_keys::table
         .filter(api_keys::key_hash.eq(hash))
         .select(api_keys::id)
-        .first::<String>(c)
+        .first::<ApiKeyId>(c)
         .optional()?
         .is_some())
 }
@@ -97,7 +102,11 @@ pub fn find_api_key_by_hash(c: &mut AnyConn, hash: &str) -> CoreResult<Option<Ap
         .optional()?)
 }
 
-pub fn set_api_key_last_used(c: &mut AnyConn, key_id: &str, at: NaiveDateTime) -> CoreResult<()> {
+pub fn set_api_key_last_used(
+    c: &mut AnyConn,
+    key_id: &ApiKeyId,
+    at: NaiveDateTime,
+) -> CoreResult<()> {
     diesel::update(api_keys::table.filter(api_keys::id.eq(key_id)))
         .set(api_keys::last_used_at.eq(Some(at)))
         .execute(c)?;
@@ -108,7 +117,7 @@ pub fn set_api_key_last_used(c: &mut AnyConn, key_id: &str, at: NaiveDateTime) -
 /// a unique violation (see `store::is_unique_violation`).
 pub fn insert_admin_user(
     c: &mut AnyConn,
-    id: &str,
+    id: &AdminUserId,
     email: &str,
     password_hash: &str,
     at: NaiveDateTime,

@@ -11,16 +11,17 @@ use super::schema::{
 };
 use super::AnyConn;
 use crate::error::CoreResult;
-use crate::model::{DirectoryRow, UserCounts, DIR_STATE_LINKED};
+use crate::ids::{DirectoryId, OrganizationId};
+use crate::model::{DirTypeColumn, DirectoryRow, DirectoryState, UserCounts};
 
 pub fn insert_directory(c: &mut AnyConn, row: &DirectoryRow) -> CoreResult<()> {
     diesel::insert_into(directories::table)
-        .values(row)
+        .values(row.clone())
         .execute(c)?;
     Ok(())
 }
 
-pub fn find_directory(conn: &mut AnyConn, id: &str) -> CoreResult<Option<DirectoryRow>> {
+pub fn find_directory(conn: &mut AnyConn, id: &DirectoryId) -> CoreResult<Option<DirectoryRow>> {
     Ok(directories::table
         .filter(directories::id.eq(id))
         .select(DirectoryRow::as_select())
@@ -28,18 +29,20 @@ pub fn find_directory(conn: &mut AnyConn, id: &str) -> CoreResult<Option<Directo
         .optional()?)
 }
 
-/// The organization of a directory (empty when there is no such directory).
-pub fn organization_of(conn: &mut AnyConn, directory_id: &str) -> CoreResult<String> {
+/// The organization of a directory (`None` when there is no such directory).
+pub fn organization_of(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+) -> CoreResult<Option<OrganizationId>> {
     Ok(directories::table
         .filter(directories::id.eq(directory_id))
         .select(directories::organization_id)
-        .first::<String>(conn)
-        .optional()?
-        .unwrap_or_default())
+        .first::<OrganizationId>(conn)
+        .optional()?)
 }
 
 /// The directory's current last sequence number.
-pub fn last_seq(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<i64>> {
+pub fn last_seq(conn: &mut AnyConn, directory_id: &DirectoryId) -> CoreResult<Option<i64>> {
     Ok(directories::table
         .filter(directories::id.eq(directory_id))
         .select(directories::last_seq)
@@ -48,11 +51,15 @@ pub fn last_seq(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<i64
 }
 
 /// Mark a directory linked, activated at `at`.
-pub fn set_activated(c: &mut AnyConn, id: &str, at: chrono::NaiveDateTime) -> CoreResult<()> {
+pub fn set_activated(
+    c: &mut AnyConn,
+    id: &DirectoryId,
+    at: chrono::NaiveDateTime,
+) -> CoreResult<()> {
     diesel::update(directories::table.filter(directories::id.eq(id)))
         .set((
             directories::activated_at.eq(Some(at)),
-            directories::state.eq(DIR_STATE_LINKED),
+            directories::state.eq(DirectoryState::Linked),
             directories::updated_at.eq(at),
         ))
         .execute(c)?;
@@ -62,7 +69,7 @@ pub fn set_activated(c: &mut AnyConn, id: &str, at: chrono::NaiveDateTime) -> Co
 /// Store a directory's custom-attribute mappings (JSON; `None`: the type's defaults).
 pub fn set_attribute_mappings(
     c: &mut AnyConn,
-    id: &str,
+    id: &DirectoryId,
     mappings: &Option<String>,
     at: chrono::NaiveDateTime,
 ) -> CoreResult<()> {
@@ -78,7 +85,7 @@ pub fn set_attribute_mappings(
 /// Users (active / inactive) and groups of a directory, for the `metadata` block.
 pub fn user_and_group_counts(
     conn: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
 ) -> CoreResult<(UserCounts, i64)> {
     let active: i64 = directory_users::table
         .filter(directory_users::directory_id.eq(directory_id))
@@ -100,7 +107,10 @@ pub fn user_and_group_counts(
 /// Delete everything a directory holds (index rows, memberships, users, groups and
 /// tokens; children first: the explicit deletes keep SQLite and PostgreSQL alike) but
 /// its row; the hashes of its tokens.
-pub fn delete_directory_contents(c: &mut AnyConn, directory_id: &str) -> CoreResult<Vec<String>> {
+pub fn delete_directory_contents(
+    c: &mut AnyConn,
+    directory_id: &DirectoryId,
+) -> CoreResult<Vec<String>> {
     let users_q = directory_users::table.filter(directory_users::directory_id.eq(directory_id));
     diesel::delete(user_attrs::table.filter(user_attrs::directory_id.eq(directory_id)))
         .execute(c)?;
@@ -119,7 +129,7 @@ pub fn delete_directory_contents(c: &mut AnyConn, directory_id: &str) -> CoreRes
 }
 
 /// Delete a directory's row (its contents first, see [`delete_directory_contents`]).
-pub fn delete_directory_row(c: &mut AnyConn, id: &str) -> CoreResult<()> {
+pub fn delete_directory_row(c: &mut AnyConn, id: &DirectoryId) -> CoreResult<()> {
     diesel::delete(directories::table.filter(directories::id.eq(id))).execute(c)?;
     Ok(())
 }
@@ -144,11 +154,12 @@ struct DirRow {
 #[derive(diesel::QueryableByName, Clone)]
 #[diesel(table_name = directories)]
 struct DirectoryRowByName {
-    id: String,
-    organization_id: String,
+    id: DirectoryId,
+    organization_id: OrganizationId,
     name: String,
-    dir_type: String,
-    state: String,
+    #[diesel(deserialize_as = DirTypeColumn)]
+    dir_type: scimgate_connectors::DirectoryType,
+    state: DirectoryState,
     last_seq: i64,
     activated_at: Option<chrono::NaiveDateTime>,
     attribute_mappings: Option<String>,

@@ -35,6 +35,11 @@ pub enum Column {
 }
 
 impl Column {
+    /// Texts (ids) as one column.
+    pub fn text<I: AsRef<str>>(items: &[I]) -> Column {
+        Column::Text(items.iter().map(|i| i.as_ref().to_owned()).collect())
+    }
+
     /// Rows given value by value, in one column order (what [`Sql::tuple`] lists as
     /// `VALUES`), as one array per column for [`Sql::unnest`]: so that the statement
     /// of each dialect takes its column order from the same row values. `columns` are
@@ -137,7 +142,7 @@ impl Sql {
     pub fn update_by_id(
         table: &str,
         sets: impl IntoIterator<Item = (&'static str, Option<Bind>)>,
-        id: &str,
+        id: impl AsRef<str>,
     ) -> Sql {
         let mut q = Sql::raw(format!("UPDATE {table} SET "));
         for (i, (column, value)) in sets.into_iter().enumerate() {
@@ -150,16 +155,19 @@ impl Sql {
                 None => q.push("NULL"),
             };
         }
-        q.push(" WHERE id = ").text(id);
+        q.push(" WHERE id = ").text(id.as_ref());
         q
     }
     /// `$1, $2, …`: one text bind per item (an `IN` list).
-    pub fn list<'a>(&mut self, items: impl IntoIterator<Item = &'a String>) -> &mut Self {
+    pub fn list<'a, I: AsRef<str> + 'a>(
+        &mut self,
+        items: impl IntoIterator<Item = &'a I>,
+    ) -> &mut Self {
         for (i, v) in items.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            self.text(v.clone());
+            self.text(v.as_ref());
         }
         self
     }

@@ -12,7 +12,7 @@ use super::schema::events;
 use super::users::{self, NewUser};
 use super::AnyConn;
 use crate::error::{CoreError, CoreResult};
-use crate::ids;
+use crate::ids::{DirectoryId, EventId, OrganizationId};
 use crate::model::EventRow;
 
 /// The most events one row holds (see the `compact_membership_events` migration).
@@ -21,7 +21,7 @@ pub const COMPACT_MAX: usize = 100;
 /// One row to insert: `n` events of one kind from offset `off` of a write's events
 /// (`data` a JSON array of their data when n > 1).
 pub struct NewRow {
-    pub id: String,
+    pub id: EventId,
     pub event: &'static str,
     pub data: String,
     pub off: usize,
@@ -39,8 +39,8 @@ struct SeqRow {
 /// directory's write transaction (after `store::lock_directory`).
 pub fn append(
     conn: &mut AnyConn,
-    directory_id: &str,
-    organization_id: &str,
+    directory_id: &DirectoryId,
+    organization_id: &OrganizationId,
     count: usize,
     rows: Vec<NewRow>,
     now: NaiveDateTime,
@@ -108,8 +108,8 @@ const AFTER_SEQ: &str = " WHERE EXISTS (SELECT 1 FROM s)";
 /// PostgreSQL only; at least one event.
 pub fn append_with_users(
     conn: &mut AnyConn,
-    directory_id: &str,
-    organization_id: &str,
+    directory_id: &DirectoryId,
+    organization_id: &OrganizationId,
     count: usize,
     rows: Vec<NewRow>,
     now: NaiveDateTime,
@@ -141,8 +141,8 @@ pub fn append_with_users(
 /// see [`append_with_users`].
 fn append_pg(
     conn: &mut AnyConn,
-    directory_id: &str,
-    organization_id: &str,
+    directory_id: &DirectoryId,
+    organization_id: &OrganizationId,
     count: usize,
     rows: Vec<NewRow>,
     now: NaiveDateTime,
@@ -155,7 +155,7 @@ fn append_pg(
     let mut off_col = Vec::with_capacity(rows.len());
     let mut n_col = Vec::with_capacity(rows.len());
     for r in rows {
-        ids_col.push(r.id);
+        ids_col.push(r.id.into_string());
         events_col.push(r.event.to_string());
         data_col.push(r.data);
         off_col.push(r.off as i64 + 1);
@@ -239,9 +239,9 @@ pub struct CursorRow {
     #[diesel(sql_type = BigInt)]
     pub seq: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub directory_id: String,
+    pub directory_id: DirectoryId,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub id: String,
+    pub id: EventId,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub n: i32,
 }
@@ -259,12 +259,12 @@ const EVENT_COLUMNS: &str =
 
 /// The row holding event `id`, and the event's place in it: the row with the greatest
 /// id not above `id`, if `id` is one of its `n` ids.
-pub fn locate(conn: &mut AnyConn, id: &str) -> CoreResult<Option<(CursorRow, i64)>> {
+pub fn locate(conn: &mut AnyConn, id: &EventId) -> CoreResult<Option<(CursorRow, i64)>> {
     let mut q = Sql::raw("SELECT gid, txid, seq, directory_id, id, n FROM events WHERE id <= ");
-    q.text(id.to_string()).push(" ORDER BY id DESC LIMIT 1");
+    q.text(id).push(" ORDER BY id DESC LIMIT 1");
     let rows: Vec<CursorRow> = q.load(conn)?;
     Ok(rows.into_iter().next().and_then(|r| {
-        let k = ids::distance(&r.id, id)?;
+        let k = r.id.distance_to(id)?;
         (k < u64::try_from(r.n).unwrap_or(0)).then_some((r, k as i64))
     }))
 }
@@ -350,7 +350,10 @@ pub fn delete_before(conn: &mut AnyConn, cutoff: NaiveDateTime) -> CoreResult<us
 }
 
 /// The id and event count of a directory's newest row, if any.
-pub fn newest_row(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<(String, i32)>> {
+pub fn newest_row(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+) -> CoreResult<Option<(EventId, i32)>> {
     Ok(events::table
         .filter(events::directory_id.eq(directory_id))
         .order(events::seq.desc())
@@ -363,9 +366,9 @@ pub fn newest_row(conn: &mut AnyConn, directory_id: &str) -> CoreResult<Option<(
 /// number `seq`, or the last row before it.
 pub fn row_at_seq(
     conn: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     seq: i64,
-) -> CoreResult<Option<(String, i64, i32)>> {
+) -> CoreResult<Option<(EventId, i64, i32)>> {
     Ok(events::table
         .filter(events::directory_id.eq(directory_id))
         .filter(events::seq.le(seq))
@@ -376,7 +379,7 @@ pub fn row_at_seq(
 }
 
 /// The row of id `id` (a row's id is its first event's).
-pub fn find_row(conn: &mut AnyConn, id: &str) -> CoreResult<Option<EventRow>> {
+pub fn find_row(conn: &mut AnyConn, id: &EventId) -> CoreResult<Option<EventRow>> {
     Ok(events::table
         .filter(events::id.eq(id))
         .select(EventRow::as_select())

@@ -7,12 +7,13 @@ use scimgate_connectors::ResourceKind;
 
 use super::dynsql::{like_escape, Bind, Sql};
 use super::Dialect;
+use crate::ids::DirectoryId;
 use crate::scim::filter::{Cond, Field, MatchOp, Operand, OrderOp, Test};
 use crate::scim::sort::SortKey;
 
 /// SQL boolean expression over the alias `r` (the resource row) of a directory's
 /// resources. Its shape comes from the request, so the statement is not kept prepared.
-pub(crate) fn condition(cond: &Cond, dialect: Dialect, directory_id: &str) -> Sql {
+pub(crate) fn condition(cond: &Cond, dialect: Dialect, directory_id: &DirectoryId) -> Sql {
     Writer {
         dialect,
         directory_id,
@@ -23,7 +24,7 @@ pub(crate) fn condition(cond: &Cond, dialect: Dialect, directory_id: &str) -> Sq
 
 struct Writer<'a> {
     dialect: Dialect,
-    directory_id: &'a str,
+    directory_id: &'a DirectoryId,
 }
 
 impl Writer<'_> {
@@ -76,7 +77,7 @@ impl Writer<'_> {
             } => {
                 let mut s = Sql::new();
                 s.push("r.id IN (SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
-                    .text(self.directory_id.to_string())
+                    .text(self.directory_id)
                     .push(" AND a.attr = ")
                     .text(key.clone())
                     .push(if *value_path { " AND (" } else { " AND " });
@@ -256,7 +257,8 @@ mod tests {
     use crate::scim::filter::{parse, resolve};
 
     fn sql_for(kind: ResourceKind, f: &str) -> CoreResult<String> {
-        Ok(condition(&resolve(kind, &parse(f)?)?, Dialect::Pg, "d1").render(Dialect::Pg))
+        let d1 = DirectoryId::test("d1");
+        Ok(condition(&resolve(kind, &parse(f)?)?, Dialect::Pg, &d1).render(Dialect::Pg))
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::paging::{self, Keyset, ListStatements, ScimPage};
 use super::schema::{directory_groups, memberships, role_mappings};
 use super::{AnyConn, Dialect};
 use crate::error::CoreResult;
+use crate::ids::{DirectoryGroupId, DirectoryId, OrganizationId};
 use crate::model::GroupRow;
 
 /// The columns of `GroupRow`, of a `directory_groups r`.
@@ -18,8 +19,8 @@ const GROUP_COLUMNS: &str = "r.id, r.directory_id, r.display_name, r.display_nam
 /// A group of a directory by id.
 pub fn find_group(
     conn: &mut AnyConn,
-    directory_id: &str,
-    id: &str,
+    directory_id: &DirectoryId,
+    id: &DirectoryGroupId,
 ) -> CoreResult<Option<GroupRow>> {
     Ok(directory_groups::table
         .filter(directory_groups::id.eq(id))
@@ -30,7 +31,7 @@ pub fn find_group(
 }
 
 /// A group by id, whatever its directory.
-pub fn find_group_by_id(conn: &mut AnyConn, id: &str) -> CoreResult<Option<GroupRow>> {
+pub fn find_group_by_id(conn: &mut AnyConn, id: &DirectoryGroupId) -> CoreResult<Option<GroupRow>> {
     Ok(directory_groups::table
         .filter(directory_groups::id.eq(id))
         .select(GroupRow::as_select())
@@ -43,8 +44,8 @@ pub fn find_group_by_id(conn: &mut AnyConn, id: &str) -> CoreResult<Option<Group
 /// organization maps any group to a role.
 pub fn find_group_and_any_role_mapping(
     c: &mut AnyConn,
-    organization_id: &str,
-    id: &str,
+    organization_id: &OrganizationId,
+    id: &DirectoryGroupId,
 ) -> CoreResult<Option<(GroupRow, bool)>> {
     Ok(directory_groups::table
         .filter(directory_groups::id.eq(id))
@@ -60,19 +61,19 @@ pub fn find_group_and_any_role_mapping(
 
 /// Groups of a directory by id, in id order (by primary key only, as
 /// `users::find_users`).
-pub fn find_groups(
+pub fn find_groups<I: AsRef<str>>(
     c: &mut AnyConn,
-    directory_id: &str,
-    ids: &[String],
+    directory_id: &DirectoryId,
+    ids: &[I],
 ) -> CoreResult<Vec<GroupRow>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<GroupRow> = directory_groups::table
-            .filter(directory_groups::id.eq_any(chunk))
+            .filter(directory_groups::id.eq_any(chunk.iter().map(AsRef::as_ref)))
             .order(directory_groups::id.asc())
             .select(GroupRow::as_select())
             .load(c)?;
-        out.extend(rows.into_iter().filter(|g| g.directory_id == directory_id));
+        out.extend(rows.into_iter().filter(|g| &g.directory_id == directory_id));
     }
     Ok(out)
 }
@@ -110,7 +111,7 @@ pub fn update_group(c: &mut AnyConn, row: &GroupRow) -> CoreResult<()> {
 /// `Sql::update_by_id`).
 pub fn set_group_version(
     c: &mut AnyConn,
-    group_id: &str,
+    group_id: &DirectoryGroupId,
     version: i64,
     at: NaiveDateTime,
 ) -> CoreResult<()> {
@@ -128,7 +129,7 @@ pub fn set_group_version(
 
 /// Delete a group whose own members are gone already: its memberships in other groups
 /// (nested groups), its role mappings (they grant nothing any more), then its row.
-pub fn delete_group(c: &mut AnyConn, id: &str) -> CoreResult<()> {
+pub fn delete_group(c: &mut AnyConn, id: &DirectoryGroupId) -> CoreResult<()> {
     diesel::delete(memberships::table.filter(memberships::member_id.eq(id))).execute(c)?;
     diesel::delete(role_mappings::table.filter(role_mappings::group_id.eq(id))).execute(c)?;
     diesel::delete(directory_groups::table.filter(directory_groups::id.eq(id))).execute(c)?;
@@ -138,13 +139,13 @@ pub fn delete_group(c: &mut AnyConn, id: &str) -> CoreResult<()> {
 /// A directory's groups in id order after `after` (keyset paging of whole directories).
 pub fn groups_page_after(
     c: &mut AnyConn,
-    directory_id: &str,
-    after: &str,
+    directory_id: &DirectoryId,
+    after: Option<&DirectoryGroupId>,
     limit: i64,
 ) -> CoreResult<Vec<GroupRow>> {
     Ok(directory_groups::table
         .filter(directory_groups::directory_id.eq(directory_id))
-        .filter(directory_groups::id.gt(after))
+        .filter(directory_groups::id.gt(after.map_or("", DirectoryGroupId::as_str)))
         .order(directory_groups::id.asc())
         .limit(limit)
         .select(GroupRow::as_select())
@@ -154,7 +155,7 @@ pub fn groups_page_after(
 /// [`ListStatements`] for a SCIM page of a directory's groups.
 pub(crate) fn list_statements(
     dialect: Dialect,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     page: &ScimPage,
 ) -> ListStatements {
     ListStatements::of(
@@ -169,7 +170,7 @@ pub(crate) fn list_statements(
 /// A SCIM page of a directory's groups: `totalResults` and the page's rows.
 pub fn list_page(
     c: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     page: &ScimPage,
 ) -> CoreResult<(i64, Vec<GroupRow>)> {
     let st = list_statements(c.dialect(), directory_id, page);

@@ -6,12 +6,13 @@
 //! sort them, the sort spilled to disk (docs/BENCHMARKS.md, "Eighth session").
 
 use diesel::connection::SimpleConnection;
-use scimgate_connectors::ResourceKind;
+use scimgate_connectors::{DirectoryType, ResourceKind};
 
 use super::dynsql::Sql;
 use super::paging::{self, list_reads, ListStatements};
 use super::{groups, users, AnyConn};
 use crate::bus::Bus;
+use crate::ids::DirectoryId;
 use crate::service::list_paging::{scim_page, ListParams, Page};
 use crate::service::{self, admin, vendor_reads, Core, InactivePolicy, Settings};
 use crate::testing::TestDatabase;
@@ -63,7 +64,7 @@ fn sorts(plan: &[String]) -> bool {
         .any(|l| l.contains("Sort") || l.contains("USE TEMP B-TREE FOR ORDER BY"))
 }
 
-fn fill(conn: &mut AnyConn, directory_id: &str) {
+fn fill(conn: &mut AnyConn, directory_id: &DirectoryId) {
     let d = directory_id;
     let (series, now) = match conn {
         AnyConn::Pg(_) => ("SELECT i FROM generate_series(1, {n}) i", "now()"),
@@ -98,7 +99,7 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
     let t = TestDatabase::new();
     let core = Core::new(t.db(), Bus::in_process(), Settings::default());
     let org = admin::create_organization(&core, "Org", &[]).unwrap_or_else(|e| panic!("{e}"));
-    let dir = admin::create_directory(&core, &org.id, "okta scim v2.0", None)
+    let dir = admin::create_directory(&core, &org.id, DirectoryType::Okta, None)
         .unwrap_or_else(|e| panic!("{e}"))
         .directory;
     let mut conn = core.db().conn().unwrap_or_else(|e| panic!("{e}"));
@@ -135,7 +136,7 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
         let page = Page::new(None, Some(cursor.to_string()), Some(100), order)
             .unwrap_or_else(|e| panic!("{e}"));
         let f = vendor_reads::UserFilter {
-            directory: Some(dir.id.clone()),
+            directory: Some(dir.id.to_string()),
             ..Default::default()
         };
         let active_only = core.settings().inactive_users == InactivePolicy::Delete;
@@ -145,7 +146,7 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
         let p = plan_of(&mut conn, q, in_id_order);
         assert!(!sorts(&p), "directory_users page sorted:\n{}", p.join("\n"));
         let f = vendor_reads::GroupFilter {
-            directory: Some(dir.id.clone()),
+            directory: Some(dir.id.to_string()),
             ..Default::default()
         };
         let (base, in_id_order) = (groups::groups_query(&f), f.in_id_order());
@@ -188,18 +189,14 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
     let vendor = vendor_reads::list_users(
         &core,
         &vendor_reads::UserFilter {
-            directory: Some(dir.id.clone()),
+            directory: Some(dir.id.to_string()),
             ..Default::default()
         },
         &Page::new(None, Some("directory_user_115000".into()), Some(3), None)
             .unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let ids: Vec<&str> = vendor
-        .data
-        .iter()
-        .filter_map(|u| u["id"].as_str())
-        .collect();
+    let ids: Vec<&str> = vendor.data.iter().map(|u| u.id.as_str()).collect();
     // WorkOS's default order is descending: `after` continues downwards
     assert_eq!(
         ids,

@@ -12,6 +12,7 @@ use super::paging::{id_in, padded};
 use super::schema::memberships;
 use super::{AnyConn, Dialect};
 use crate::error::CoreResult;
+use crate::ids::{DirectoryGroupId, DirectoryId, DirectoryUserId};
 use crate::model::{MembershipRow, Ref};
 
 /// A group's name by primary key, per membership row `m`.
@@ -34,7 +35,7 @@ const MEMBER_NAMES: [(&str, &str); 2] = [
 #[derive(diesel::QueryableByName)]
 struct MemberRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    group_id: String,
+    group_id: DirectoryGroupId,
     #[diesel(sql_type = diesel::sql_types::Text)]
     member_id: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
@@ -47,7 +48,7 @@ impl MemberRow {
     /// The group and the member's reference. `display`: what the client set for the
     /// member, else the user's userName / the group's displayName; a member that no
     /// longer exists is none.
-    fn into_ref(self, kind: &'static str) -> Option<(String, Ref)> {
+    fn into_ref(self, kind: &'static str) -> Option<(DirectoryGroupId, Ref)> {
         let n = self.name?;
         Some((
             self.group_id,
@@ -65,10 +66,10 @@ impl MemberRow {
 /// instead of two per group.
 pub fn members_of_groups(
     conn: &mut AnyConn,
-    group_ids: &[String],
-) -> CoreResult<HashMap<String, Vec<Ref>>> {
+    group_ids: &[DirectoryGroupId],
+) -> CoreResult<HashMap<DirectoryGroupId, Vec<Ref>>> {
     let dialect = conn.dialect();
-    let mut out: HashMap<String, Vec<Ref>> = HashMap::new();
+    let mut out: HashMap<DirectoryGroupId, Vec<Ref>> = HashMap::new();
     for chunk in group_ids.chunks(500) {
         for (kind, name) in MEMBER_NAMES {
             let mut q = Sql::raw(format!(
@@ -94,7 +95,7 @@ pub fn members_of_groups(
 /// by primary key per membership, in the group's own index order: as a join, a plan
 /// made before the tables had statistics could hash every user of every directory to
 /// render one small group.
-pub fn members_of_group(conn: &mut AnyConn, group_id: &str) -> CoreResult<Vec<Ref>> {
+pub fn members_of_group(conn: &mut AnyConn, group_id: &DirectoryGroupId) -> CoreResult<Vec<Ref>> {
     let mut out = Vec::new();
     for (kind, name) in MEMBER_NAMES {
         let mut q = Sql::raw(format!(
@@ -115,13 +116,16 @@ pub fn members_of_group(conn: &mut AnyConn, group_id: &str) -> CoreResult<Vec<Re
 
 /// The groups users belong to, as (user id, group) in user and group id order, for the
 /// SCIM `groups` attribute (each name by primary key, see `users::users_with_groups`).
-pub fn groups_of_users(conn: &mut AnyConn, user_ids: &[String]) -> CoreResult<Vec<(String, Ref)>> {
+pub fn groups_of_users(
+    conn: &mut AnyConn,
+    user_ids: &[DirectoryUserId],
+) -> CoreResult<Vec<(DirectoryUserId, Ref)>> {
     #[derive(diesel::QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
-        member_id: String,
+        member_id: DirectoryUserId,
         #[diesel(sql_type = diesel::sql_types::Text)]
-        group_id: String,
+        group_id: DirectoryGroupId,
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
         group_name: Option<String>,
     }
@@ -138,7 +142,7 @@ pub fn groups_of_users(conn: &mut AnyConn, user_ids: &[String]) -> CoreResult<Ve
             Some((
                 r.member_id,
                 Ref {
-                    id: r.group_id,
+                    id: r.group_id.into_string(),
                     display,
                     kind: "Group",
                 },
@@ -152,14 +156,14 @@ pub fn groups_of_users(conn: &mut AnyConn, user_ids: &[String]) -> CoreResult<Ve
 /// order: the memberships of a whole page of users in one query per 500.
 pub fn group_ids_of_users(
     conn: &mut AnyConn,
-    user_ids: &[String],
-) -> CoreResult<Vec<(String, String)>> {
+    user_ids: &[DirectoryUserId],
+) -> CoreResult<Vec<(DirectoryUserId, DirectoryGroupId)>> {
     #[derive(diesel::QueryableByName)]
     struct Member {
         #[diesel(sql_type = diesel::sql_types::Text)]
-        member_id: String,
+        member_id: DirectoryUserId,
         #[diesel(sql_type = diesel::sql_types::Text)]
-        group_id: String,
+        group_id: DirectoryGroupId,
     }
     let dialect = conn.dialect();
     let mut out = Vec::new();
@@ -187,13 +191,18 @@ struct MemberIdRow {
 /// `LIMIT 1` subquery: with `group_id = ? AND member_id IN (…)` and statistics not yet
 /// caught up with a group that just grew, the planner scanned the whole group.
 /// `select` is the projected column list of the matching `memberships` row `m`.
-fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str) -> Sql {
+fn members_probe(
+    dialect: Dialect,
+    group_id: &DirectoryGroupId,
+    ids: &[String],
+    select: &str,
+) -> Sql {
     db_run!(dialect,
         pg => {
             let mut q = Sql::raw(format!("SELECT {select} FROM "));
             q.unnest(vec![dynsql::Column::Text(ids.to_vec())]);
             q.push(" AS v(id) CROSS JOIN LATERAL (SELECT m.member_id, m.ctid FROM memberships m WHERE m.group_id = ")
-                .text(group_id.to_string())
+                .text(group_id)
                 .push(" AND m.member_id = v.id LIMIT 1) AS m");
             q
         },
@@ -201,7 +210,7 @@ fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str)
             let mut q = Sql::raw(format!(
                 "SELECT {select} FROM memberships m WHERE m.group_id = "
             ));
-            q.text(group_id.to_string())
+            q.text(group_id)
                 .push(" AND m.member_id IN (")
                 .list(padded(ids))
                 .push(")");
@@ -213,7 +222,7 @@ fn members_probe(dialect: Dialect, group_id: &str, ids: &[String], select: &str)
 /// Which of `ids` are members of the group (see [`members_probe`]).
 pub fn existing_members(
     c: &mut AnyConn,
-    group_id: &str,
+    group_id: &DirectoryGroupId,
     ids: &[String],
 ) -> CoreResult<HashSet<String>> {
     let mut out = HashSet::new();
@@ -228,7 +237,7 @@ pub fn existing_members(
 
 /// A group's new version and modification time, written with a change of its members.
 pub struct Bump<'a> {
-    pub group_id: &'a str,
+    pub group_id: &'a DirectoryGroupId,
     pub version: i64,
     pub at: NaiveDateTime,
 }
@@ -254,7 +263,7 @@ impl Bump<'_> {
 /// leaves the version to the caller.
 pub fn delete_members(
     c: &mut AnyConn,
-    group_id: &str,
+    group_id: &DirectoryGroupId,
     ids: &[String],
     bump: Option<Bump<'_>>,
 ) -> CoreResult<(Vec<String>, bool)> {
@@ -294,9 +303,9 @@ pub fn delete_members(
 /// The values of a membership row, in the order of `MEMBERSHIP_COLUMNS`.
 fn membership_values(r: &MembershipRow) -> [Option<Bind>; 6] {
     [
-        Some(Bind::Text(r.group_id.clone())),
+        Some(Bind::Text(String::from(&r.group_id))),
         Some(Bind::Text(r.member_id.clone())),
-        Some(Bind::Text(r.directory_id.clone())),
+        Some(Bind::Text(String::from(&r.directory_id))),
         Some(Bind::Text(r.member_type.clone())),
         Some(Bind::Timestamp(r.created_at)),
         r.display.clone().map(Bind::Text),
@@ -368,7 +377,7 @@ pub fn insert_memberships(
 /// Set the `display` of a membership unless it already holds it; whether it changed.
 pub fn set_display(
     c: &mut AnyConn,
-    group_id: &str,
+    group_id: &DirectoryGroupId,
     member_id: &str,
     display: &str,
 ) -> CoreResult<bool> {
@@ -388,7 +397,7 @@ pub fn set_display(
 }
 
 /// The ids of every member of a group, in id order.
-pub fn member_ids(c: &mut AnyConn, group_id: &str) -> CoreResult<Vec<String>> {
+pub fn member_ids(c: &mut AnyConn, group_id: &DirectoryGroupId) -> CoreResult<Vec<String>> {
     Ok(memberships::table
         .filter(memberships::group_id.eq(group_id))
         .order(memberships::member_id.asc())
@@ -397,7 +406,10 @@ pub fn member_ids(c: &mut AnyConn, group_id: &str) -> CoreResult<Vec<String>> {
 }
 
 /// The ids of the users that are members of a group.
-pub fn user_member_ids(c: &mut AnyConn, group_id: &str) -> CoreResult<Vec<String>> {
+pub fn user_member_ids(
+    c: &mut AnyConn,
+    group_id: &DirectoryGroupId,
+) -> CoreResult<Vec<DirectoryUserId>> {
     Ok(memberships::table
         .filter(memberships::group_id.eq(group_id))
         .filter(memberships::member_type.eq("User"))
@@ -406,7 +418,7 @@ pub fn user_member_ids(c: &mut AnyConn, group_id: &str) -> CoreResult<Vec<String
 }
 
 /// How many members a group has.
-pub fn member_count(conn: &mut AnyConn, group_id: &str) -> CoreResult<i64> {
+pub fn member_count(conn: &mut AnyConn, group_id: &DirectoryGroupId) -> CoreResult<i64> {
     Ok(memberships::table
         .filter(memberships::group_id.eq(group_id))
         .count()
@@ -417,10 +429,10 @@ pub fn member_count(conn: &mut AnyConn, group_id: &str) -> CoreResult<i64> {
 /// (group id, member id, member type) (keyset paging of whole directories).
 pub fn memberships_page_after(
     c: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     (group_id, member_id): (&str, &str),
     limit: i64,
-) -> CoreResult<Vec<(String, String, String)>> {
+) -> CoreResult<Vec<(DirectoryGroupId, String, String)>> {
     Ok(memberships::table
         .filter(memberships::directory_id.eq(directory_id))
         .filter(

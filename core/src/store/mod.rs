@@ -61,6 +61,7 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
 use crate::error::{CoreError, CoreResult};
+use crate::ids::DirectoryId;
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConn {
@@ -161,12 +162,12 @@ pub(crate) fn refuse_waiting(what: &'static str) -> Option<CoreError> {
 /// An advisory lock assigns no transaction id, so a writer that waits here gets its
 /// xid only after the previous writer of the directory committed: per-directory
 /// apply order, seq order and txid order coincide (see events.rs).
-pub fn lock_directory(conn: &mut AnyConn, directory_id: &str) -> CoreResult<()> {
+pub fn lock_directory(conn: &mut AnyConn, directory_id: &DirectoryId) -> CoreResult<()> {
     db_run!(conn,
         pg => {
             // through dynsql so that the statement stays prepared
             let mut q = dynsql::Sql::raw("SELECT pg_advisory_xact_lock(hashtextextended(");
-            q.text(directory_id.to_string()).push(", 0))");
+            q.text(directory_id).push(", 0))");
             q.execute(conn)?;
         },
         sqlite => {},
@@ -182,11 +183,13 @@ pub fn lock_directory(conn: &mut AnyConn, directory_id: &str) -> CoreResult<()> 
 /// statement of its own, with the id bound).
 pub fn directory_transaction<T>(
     conn: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     f: impl FnOnce(&mut AnyConn) -> CoreResult<T>,
 ) -> CoreResult<T> {
-    let literal_ok = !directory_id.is_empty()
+    // (a `DirectoryId` read from the database is taken as stored: checked all the same)
+    let literal_ok = !directory_id.as_str().is_empty()
         && directory_id
+            .as_str()
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let one_trip = db_run!(conn, pg => literal_ok, sqlite => false);

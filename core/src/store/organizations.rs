@@ -7,6 +7,7 @@ use super::paging::{self, Keyset};
 use super::schema::organizations;
 use super::AnyConn;
 use crate::error::CoreResult;
+use crate::ids::OrganizationId;
 use crate::model::OrganizationRow;
 
 pub fn insert_organization(c: &mut AnyConn, row: &OrganizationRow) -> CoreResult<()> {
@@ -16,7 +17,10 @@ pub fn insert_organization(c: &mut AnyConn, row: &OrganizationRow) -> CoreResult
     Ok(())
 }
 
-pub fn find_organization(c: &mut AnyConn, id: &str) -> CoreResult<Option<OrganizationRow>> {
+pub fn find_organization(
+    c: &mut AnyConn,
+    id: &OrganizationId,
+) -> CoreResult<Option<OrganizationRow>> {
     Ok(organizations::table
         .filter(organizations::id.eq(id))
         .select(OrganizationRow::as_select())
@@ -27,7 +31,7 @@ pub fn find_organization(c: &mut AnyConn, id: &str) -> CoreResult<Option<Organiz
 #[derive(diesel::QueryableByName)]
 #[diesel(table_name = organizations)]
 struct OrgByName {
-    id: String,
+    id: OrganizationId,
     name: String,
     domains: String,
     created_at: chrono::NaiveDateTime,

@@ -7,6 +7,7 @@
 use super::dynsql::{Bind, Column, Sql};
 use super::{filter_sql, transaction_opened_by, AnyConn, Dialect};
 use crate::error::CoreResult;
+use crate::ids::DirectoryId;
 use crate::scim::filter::Cond;
 use crate::scim::sort::SortKey;
 
@@ -78,11 +79,11 @@ impl ListStatements {
         dialect: Dialect,
         table: &str,
         columns: &str,
-        directory_id: &str,
+        directory_id: &DirectoryId,
         page: &ScimPage,
     ) -> ListStatements {
         let mut wher = Sql::raw(format!(" FROM {table} r WHERE r.directory_id = "));
-        wher.text(directory_id.to_string());
+        wher.text(directory_id);
         if let Some(f) = &page.filter {
             wher.push(" AND (")
                 .append(filter_sql::condition(f, dialect, directory_id))
@@ -175,11 +176,11 @@ pub(crate) fn keyset_query(base: Sql, k: &Keyset) -> Sql {
 
 /// `col` is one of `ids`: one array parameter on PostgreSQL (one statement text for
 /// any count), an `IN` list padded to a power of two on SQLite.
-pub(crate) fn id_in(q: &mut Sql, dialect: Dialect, col: &str, ids: &[String]) {
+pub(crate) fn id_in<I: AsRef<str>>(q: &mut Sql, dialect: Dialect, col: &str, ids: &[I]) {
     db_run!(dialect,
         pg => q
             .push(format!("{col} = ANY("))
-            .bind(Bind::Array(Column::Text(ids.to_vec())))
+            .bind(Bind::Array(Column::text(ids)))
             .push("::text[])"),
         sqlite => q
             .push(format!("{col} IN ("))
@@ -191,7 +192,7 @@ pub(crate) fn id_in(q: &mut Sql, dialect: Dialect, col: &str, ids: &[String]) {
 /// `ids` padded to the next power of two by repeating the last one, so that the
 /// statements listing them come in a few shapes that stay prepared (repeating an id
 /// changes nothing in an `IN` list or a probe whose rows are collected into a set).
-pub(crate) fn padded(ids: &[String]) -> impl Iterator<Item = &String> {
+pub(crate) fn padded<I>(ids: &[I]) -> impl Iterator<Item = &I> {
     let pad = ids.len().next_power_of_two() - ids.len();
     ids.iter().chain(
         ids.last()

@@ -7,6 +7,7 @@ use super::dynsql::{Bind, Column, Sql};
 use super::schema::user_attrs;
 use super::AnyConn;
 use crate::error::CoreResult;
+use crate::ids::DirectoryUserId;
 use crate::model::AttrRow;
 
 pub(crate) const ATTR_INSERT_COLUMNS: &str =
@@ -15,8 +16,8 @@ pub(crate) const ATTR_INSERT_COLUMNS: &str =
 /// The values of an index row, in the order of `ATTR_INSERT_COLUMNS`.
 fn attr_values(r: &AttrRow) -> [Option<Bind>; 8] {
     [
-        Some(Bind::Text(r.user_id.clone())),
-        Some(Bind::Text(r.directory_id.clone())),
+        Some(Bind::Text(String::from(&r.user_id))),
+        Some(Bind::Text(String::from(&r.directory_id))),
         Some(Bind::Text(r.attr.clone())),
         Some(Bind::BigInt(i64::from(r.elem))),
         r.vtype.clone().map(Bind::Text),
@@ -90,7 +91,7 @@ pub fn insert_user_attrs(c: &mut AnyConn, rows: &[AttrRow]) -> CoreResult<()> {
 }
 
 /// Delete a user's index rows.
-pub fn delete_user_attrs(c: &mut AnyConn, user_id: &str) -> CoreResult<()> {
+pub fn delete_user_attrs(c: &mut AnyConn, user_id: &DirectoryUserId) -> CoreResult<()> {
     diesel::delete(user_attrs::table.filter(user_attrs::user_id.eq(user_id))).execute(c)?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use super::paging::{self, id_in, Keyset, ListStatements, ScimPage};
 use super::schema::directory_users;
 use super::{user_attrs, AnyConn, Dialect};
 use crate::error::CoreResult;
+use crate::ids::{DirectoryGroupId, DirectoryId, DirectoryUserId};
 use crate::model::{Ref, UserRow};
 
 /// The columns of `UserRow`, of a `directory_users r`.
@@ -21,7 +22,11 @@ pub(crate) const USER_INSERT_COLUMNS: &str = "id, directory_id, user_name, user_
      external_id, active, email_ci, state, version, scim, normalized, created_at, updated_at";
 
 /// A user of a directory by id.
-pub fn find_user(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult<Option<UserRow>> {
+pub fn find_user(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+    id: &DirectoryUserId,
+) -> CoreResult<Option<UserRow>> {
     Ok(directory_users::table
         .filter(directory_users::id.eq(id))
         .filter(directory_users::directory_id.eq(directory_id))
@@ -31,7 +36,7 @@ pub fn find_user(conn: &mut AnyConn, directory_id: &str, id: &str) -> CoreResult
 }
 
 /// A user by id, whatever its directory.
-pub fn find_user_by_id(conn: &mut AnyConn, id: &str) -> CoreResult<Option<UserRow>> {
+pub fn find_user_by_id(conn: &mut AnyConn, id: &DirectoryUserId) -> CoreResult<Option<UserRow>> {
     Ok(directory_users::table
         .filter(directory_users::id.eq(id))
         .select(UserRow::as_select())
@@ -49,14 +54,14 @@ pub struct WithGroups {
 /// How [`find_user_with_groups`] finds a user.
 #[derive(Debug, Clone, Copy)]
 pub enum UserKey<'a> {
-    Id(&'a str),
+    Id(&'a DirectoryUserId),
     /// `userName`, lowercased (case-insensitive per RFC 7643 §4.1.1).
     UserNameCi(&'a str),
 }
 
 /// A row of [`users_with_groups`]: the user, and one group's id and name (NULLs for a
 /// user in no group), decoded by position (`Sql::load_rows`).
-type UserGroupRow = (UserRow, Option<String>, Option<String>);
+type UserGroupRow = (UserRow, Option<DirectoryGroupId>, Option<String>);
 type UserGroupSql = (
     directory_users::SqlType,
     diesel::sql_types::Nullable<diesel::sql_types::Text>,
@@ -91,7 +96,7 @@ const USERS_WITH_GROUPS_ORDER: &str = " ORDER BY r.id, group_id";
 /// A user and its groups in one round trip.
 pub fn find_user_with_groups(
     c: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     key: UserKey<'_>,
 ) -> CoreResult<Option<WithGroups>> {
     // Each query names one unique key alone, so that exactly one index can serve it
@@ -106,14 +111,14 @@ pub fn find_user_with_groups(
     let found = q
         .load_rows::<UserGroupSql, UserGroupRow>(c)?
         .into_iter()
-        .filter(|(user, _, _)| user.directory_id == directory_id)
+        .filter(|(user, _, _)| &user.directory_id == directory_id)
         .collect();
     Ok(fold_groups(found).into_values().next())
 }
 
 /// Users and their groups from rows of [`users_with_groups`].
-fn fold_groups(rows: Vec<UserGroupRow>) -> HashMap<String, WithGroups> {
-    let mut out: HashMap<String, WithGroups> = HashMap::new();
+fn fold_groups(rows: Vec<UserGroupRow>) -> HashMap<DirectoryUserId, WithGroups> {
+    let mut out: HashMap<DirectoryUserId, WithGroups> = HashMap::new();
     for (user, group_id, group_name) in rows {
         let entry = out.entry(user.id.clone()).or_insert_with(|| WithGroups {
             row: user,
@@ -121,7 +126,7 @@ fn fold_groups(rows: Vec<UserGroupRow>) -> HashMap<String, WithGroups> {
         });
         if let (Some(id), Some(name)) = (group_id, group_name) {
             entry.groups.push(Ref {
-                id,
+                id: id.into_string(),
                 display: Some(name),
                 kind: "Group",
             });
@@ -133,9 +138,9 @@ fn fold_groups(rows: Vec<UserGroupRow>) -> HashMap<String, WithGroups> {
 /// Several users of a directory and their groups, by id (one query per 500).
 pub fn find_users_with_groups(
     c: &mut AnyConn,
-    directory_id: &str,
-    ids: &[String],
-) -> CoreResult<HashMap<String, WithGroups>> {
+    directory_id: &DirectoryId,
+    ids: &[DirectoryUserId],
+) -> CoreResult<HashMap<DirectoryUserId, WithGroups>> {
     let mut out = HashMap::with_capacity(ids.len());
     let dialect = c.dialect();
     for chunk in ids.chunks(500) {
@@ -145,7 +150,7 @@ pub fn find_users_with_groups(
         out.extend(
             fold_groups(q.load_rows::<UserGroupSql, UserGroupRow>(c)?)
                 .into_iter()
-                .filter(|(_, u)| u.row.directory_id == directory_id),
+                .filter(|(_, u)| &u.row.directory_id == directory_id),
         );
     }
     Ok(out)
@@ -156,17 +161,25 @@ pub fn find_users_with_groups(
 /// (ids are unique across directories; another directory's user is dropped after):
 /// with `directory_id = ?` beside it, and statistics not yet caught up with a directory
 /// that just grew, PostgreSQL scanned the directory's users by another index.
-pub fn find_users(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreResult<Vec<UserRow>> {
+pub fn find_users<I: AsRef<str>>(
+    c: &mut AnyConn,
+    directory_id: &DirectoryId,
+    ids: &[I],
+) -> CoreResult<Vec<UserRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let rows: Vec<UserRow> = directory_users::table
-            .filter(directory_users::id.eq_any(chunk))
+            .filter(directory_users::id.eq_any(chunk.iter().map(AsRef::as_ref)))
             .select(UserRow::as_select())
             .load(c)?;
-        out.extend(rows.into_iter().filter(|u| u.directory_id == directory_id));
+        out.extend(rows.into_iter().filter(|u| &u.directory_id == directory_id));
     }
-    let pos: HashMap<&String, usize> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    out.sort_by_key(|r| pos.get(&r.id).copied().unwrap_or(usize::MAX));
+    let pos: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_ref(), i))
+        .collect();
+    out.sort_by_key(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
     Ok(out)
 }
 
@@ -177,7 +190,7 @@ pub fn find_users(c: &mut AnyConn, directory_id: &str, ids: &[String]) -> CoreRe
 /// directory's users.
 pub fn find_users_with_membership(
     c: &mut AnyConn,
-    group_id: &str,
+    group_id: &DirectoryGroupId,
     ids: &[String],
 ) -> CoreResult<Vec<(UserRow, bool)>> {
     let dialect = c.dialect();
@@ -190,11 +203,11 @@ pub fn find_users_with_membership(
             // plan kept from when the group was small): one primary-key probe per user.
             pg => q
                 .push("m.x IS NOT NULL AS member FROM directory_users r LEFT JOIN LATERAL (SELECT 1 AS x FROM memberships m WHERE m.group_id = ")
-                .text(group_id.to_string())
+                .text(group_id)
                 .push(" AND m.member_id = r.id LIMIT 1) AS m ON true WHERE "),
             sqlite => q
                 .push("EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
-                .text(group_id.to_string())
+                .text(group_id)
                 .push(" AND m.member_id = r.id) AS member FROM directory_users r WHERE "),
         );
         id_in(&mut q, dialect, "r.id", chunk);
@@ -207,7 +220,10 @@ pub fn find_users_with_membership(
 
 /// The users holding a `userName` (lowercased) in any directory, as (id, directory
 /// id): by the unique userName index alone (see [`find_user_with_groups`]).
-pub fn user_name_holders(c: &mut AnyConn, user_name_ci: &str) -> CoreResult<Vec<(String, String)>> {
+pub fn user_name_holders(
+    c: &mut AnyConn,
+    user_name_ci: &str,
+) -> CoreResult<Vec<(DirectoryUserId, DirectoryId)>> {
     Ok(directory_users::table
         .filter(directory_users::user_name_ci.eq(user_name_ci))
         .select((directory_users::id, directory_users::directory_id))
@@ -217,8 +233,8 @@ pub fn user_name_holders(c: &mut AnyConn, user_name_ci: &str) -> CoreResult<Vec<
 /// The values of a user row, in the order of `USER_INSERT_COLUMNS`.
 fn user_values(row: &UserRow) -> [Option<Bind>; 13] {
     [
-        Some(Bind::Text(row.id.clone())),
-        Some(Bind::Text(row.directory_id.clone())),
+        Some(Bind::Text(String::from(&row.id))),
+        Some(Bind::Text(String::from(&row.directory_id))),
         Some(Bind::Text(row.user_name.clone())),
         Some(Bind::Text(row.user_name_ci.clone())),
         row.external_id.clone().map(Bind::Text),
@@ -365,7 +381,7 @@ fn update_rows(rows: Vec<UserRow>) -> diesel::QueryResult<Sql> {
 /// Set a user's normalized fields and modification time (its roles changed).
 pub fn set_normalized(
     c: &mut AnyConn,
-    id: &str,
+    id: &DirectoryUserId,
     normalized: &str,
     at: chrono::NaiveDateTime,
 ) -> CoreResult<()> {
@@ -394,13 +410,13 @@ pub fn set_normalized_and_email(c: &mut AnyConn, row: &UserRow) -> CoreResult<()
 /// Delete users with their filter-index rows and memberships: on PostgreSQL one
 /// statement (the memberships and index rows as data-modifying CTEs, which always run
 /// to completion), on SQLite a statement per table.
-pub fn delete_users(c: &mut AnyConn, ids: &[String]) -> CoreResult<()> {
+pub fn delete_users(c: &mut AnyConn, ids: &[DirectoryUserId]) -> CoreResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
     db_run!(c,
         pg => {
-            let ids = || Bind::Array(Column::Text(ids.to_vec()));
+            let ids = || Bind::Array(Column::Text(ids.iter().map(String::from).collect()));
             let mut q = Sql::raw("WITH m AS (DELETE FROM memberships WHERE member_id = ANY(");
             q.bind(ids())
                 .push("::text[])), a AS (DELETE FROM user_attrs WHERE user_id = ANY(")
@@ -428,13 +444,13 @@ pub fn delete_users(c: &mut AnyConn, ids: &[String]) -> CoreResult<()> {
 /// A directory's users in id order after `after` (keyset paging of whole directories).
 pub fn users_page_after(
     c: &mut AnyConn,
-    directory_id: &str,
-    after: &str,
+    directory_id: &DirectoryId,
+    after: Option<&DirectoryUserId>,
     limit: i64,
 ) -> CoreResult<Vec<UserRow>> {
     Ok(directory_users::table
         .filter(directory_users::directory_id.eq(directory_id))
-        .filter(directory_users::id.gt(after))
+        .filter(directory_users::id.gt(after.map_or("", DirectoryUserId::as_str)))
         .order(directory_users::id.asc())
         .limit(limit)
         .select(UserRow::as_select())
@@ -444,7 +460,7 @@ pub fn users_page_after(
 /// [`ListStatements`] for a SCIM page of a directory's users.
 pub(crate) fn list_statements(
     dialect: Dialect,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     page: &ScimPage,
 ) -> ListStatements {
     ListStatements::of(dialect, "directory_users", USER_COLUMNS, directory_id, page)
@@ -453,7 +469,7 @@ pub(crate) fn list_statements(
 /// A SCIM page of a directory's users: `totalResults` and the page's rows.
 pub fn list_page(
     c: &mut AnyConn,
-    directory_id: &str,
+    directory_id: &DirectoryId,
     page: &ScimPage,
 ) -> CoreResult<(i64, Vec<UserRow>)> {
     let st = list_statements(c.dialect(), directory_id, page);
@@ -547,8 +563,8 @@ mod tests {
     fn row(id: &str, ext: Option<&str>) -> UserRow {
         let t = chrono::NaiveDateTime::default();
         UserRow {
-            id: id.into(),
-            directory_id: "d".into(),
+            id: DirectoryUserId::test(id),
+            directory_id: DirectoryId::test("d"),
             user_name: "U".into(),
             user_name_ci: "u".into(),
             external_id: ext.map(str::to_string),

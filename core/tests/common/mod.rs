@@ -22,6 +22,7 @@ pub fn core_on(t: &TestDatabase) -> Core {
 pub fn core_with_directory(t: &TestDatabase, dir_type: &str) -> (Core, DirectoryRow) {
     let core = core_on(t);
     let org = admin::create_organization(&core, "Org", &[]).unwrap();
+    let dir_type = DirectoryType::parse(dir_type).unwrap();
     let dir = admin::create_directory(&core, &org.id, dir_type, None)
         .unwrap()
         .directory;
@@ -33,7 +34,12 @@ pub fn user_body(n: &str) -> serde_json::Value {
 }
 
 /// Create `n` users `{prefix}{i}@x.test`, one write each; their ids in order.
-pub fn create_users(core: &Core, dir: &DirectoryRow, prefix: &str, n: usize) -> Vec<String> {
+pub fn create_users(
+    core: &Core,
+    dir: &DirectoryRow,
+    prefix: &str,
+    n: usize,
+) -> Vec<DirectoryUserId> {
     (0..n)
         .map(|i| {
             users::create(core, dir, user_body(&format!("{prefix}{i}@x.test")))
@@ -68,11 +74,11 @@ pub fn in_one_batch<T: Send + 'static>(
 pub fn user_events(
     conn: &mut AnyConn,
     dir: &DirectoryRow,
-    user_id: &str,
+    user_id: &DirectoryUserId,
 ) -> Vec<serde_json::Value> {
     directory_events(conn, dir)
         .into_iter()
-        .filter(|(_, data)| data["id"] == user_id)
+        .filter(|(_, data)| data["id"] == user_id.as_str())
         .map(|(event, data)| json!({"event": event, "data": data}))
         .collect()
 }
@@ -90,7 +96,7 @@ pub fn directory_events(
         limit: 1000,
         order: Order::Asc,
         organization_id: None,
-        directory_id: Some(dir.id.clone()),
+        directory_id: Some(dir.id.to_string()),
     };
     let (rows, _) = log::list(conn, &q).unwrap();
     rows.into_iter()
