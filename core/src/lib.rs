@@ -16,6 +16,7 @@ pub mod seal;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 pub mod testing;
 pub mod wire;
 

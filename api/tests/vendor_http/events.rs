@@ -132,15 +132,7 @@ fn long_poll_returns_as_soon_as_an_event_exists() {
         .unwrap()
         .to_string();
     let t0 = Instant::now();
-    let url = format!(
-        "{}/events?directory_id={}&after={last}&wait=20",
-        s.base, d.id
-    );
-    let client = s.client.clone();
-    let poll = std::thread::spawn(move || {
-        let r = client.get(url).bearer_auth(API_KEY).send().unwrap();
-        (Instant::now(), r.json::<Value>().unwrap())
-    });
+    let poll = long_poll(&s, &d.id, &last, 20);
     std::thread::sleep(Duration::from_millis(700));
     let wrote = Instant::now();
     s.scim(&d, Method::POST, "/Users", Some(user_body("late@x.test")));

@@ -12,6 +12,7 @@ mod events;
 mod instances;
 mod mappings;
 mod objects;
+mod ops;
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,31 @@ fn seed(s: &Server, d: &Dir, n: usize) -> (Vec<String>, String) {
     let (st, _, g) = s.scim(d, Method::POST, "/Groups", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Developers", "externalId": "g-1", "members": members})));
     assert_eq!(st, 201, "{g}");
     (ids, g["id"].as_str().unwrap().to_string())
+}
+
+/// `GET /events?directory_id=…&after=…&wait=…` on a thread: when it returned, and its
+/// page.
+fn long_poll(
+    s: &Server,
+    dir: &str,
+    after: &str,
+    wait: u32,
+) -> std::thread::JoinHandle<(Instant, Value)> {
+    let url = format!(
+        "{}/events?directory_id={dir}&after={after}&wait={wait}",
+        s.base
+    );
+    let client = s.client.clone();
+    std::thread::spawn(move || {
+        let r = client.get(url).bearer_auth(API_KEY).send().unwrap();
+        (Instant::now(), r.json::<Value>().unwrap())
+    })
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
 }
 
 fn event_names_of(v: &Value) -> Vec<String> {

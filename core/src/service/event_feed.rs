@@ -23,6 +23,8 @@ pub fn list(core: &Core, q: &EventQuery) -> CoreResult<(Vec<EventRow>, Option<St
 /// least every 250 ms (a commit on another instance without Redis, or below another
 /// transaction's horizon). Each read runs on the blocking pool after `check` (the
 /// caller's authorization, asked again before each read), whose error ends the wait.
+/// A page of events read with `after` records how far behind its reader is
+/// (`telemetry::EVENT_LAG`).
 pub async fn wait_for<E>(
     core: &Core,
     q: EventQuery,
@@ -45,6 +47,11 @@ where
         .map_err(|e| CoreError::internal(format!("an event read stopped: {e}")))??;
         let now = Instant::now();
         if !rows.is_empty() || now >= deadline {
+            if q.after.is_some() {
+                if let Some(oldest) = rows.iter().map(|r| r.created_at).min() {
+                    crate::telemetry::events_read_after(oldest);
+                }
+            }
             return Ok((rows, after));
         }
         // wait for a matching wake-up; re-check at least every 250 ms (a commit on

@@ -434,6 +434,7 @@ pub(crate) fn commit_batch(
     };
     match committed {
         Ok(appended) => {
+            crate::telemetry::batch_committed(batch);
             tracing::debug!(directory_id = %dir.id, batch, events = appended.count,
                 elapsed_us = started.elapsed().as_micros() as u64, "write batch committed");
             if appended.count > 0 {

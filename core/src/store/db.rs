@@ -172,6 +172,8 @@ pub struct Db {
     wal_path: Option<Arc<str>>,
     /// When a connection was last checked out (ms since `epoch`).
     last_checkout_ms: Arc<AtomicU64>,
+    /// Time to check out a connection (`telemetry::POOL_WAIT`).
+    pool_wait: metrics::Histogram,
 }
 
 impl std::fmt::Debug for Db {
@@ -234,6 +236,7 @@ impl Db {
                 sqlite => Some(Arc::from(format!("{}-wal", sqlite_path(url)))),
             ),
             last_checkout_ms: Arc::new(AtomicU64::new(0)),
+            pool_wait: crate::telemetry::pool_wait(),
         })
     }
 
@@ -286,15 +289,22 @@ impl Db {
 
     /// A pooled connection: waiting for one to be free, or, in [`without_waiting`],
     /// only one free right now.
+    /// Each checkout's time is recorded (a refusal to wait is not a checkout).
     fn get(&self) -> CoreResult<PooledConn> {
+        let started = Instant::now();
         if NO_WAIT.get() {
             return match self.pool.try_get() {
-                Some(c) => Ok(c),
+                Some(c) => {
+                    self.pool_wait.record(started.elapsed());
+                    Ok(c)
+                }
                 None => Err(refuse_waiting("no pooled connection is free")
                     .unwrap_or_else(|| CoreError::internal("no pooled connection"))),
             };
         }
-        Ok(self.pool.get()?)
+        let c = self.pool.get();
+        self.pool_wait.record(started.elapsed());
+        Ok(c?)
     }
 
     /// Serialize writers on SQLite (in process). PostgreSQL serializes per directory
