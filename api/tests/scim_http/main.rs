@@ -12,6 +12,7 @@ mod errors;
 mod groups;
 mod idp_quirks;
 mod queries;
+mod uniqueness;
 mod users;
 
 use common::*;

@@ -220,6 +220,12 @@ impl Db {
             url: url.to_string(),
             dialect,
         };
+        // one connection first: an unreachable or refusing database is one clear error
+        // now, not the pool's retries for its whole connection timeout
+        let probe = manager
+            .connect()
+            .map_err(|e| CoreError::Pool(format!("cannot connect to {}: {e}", redact_url(url))))?;
+        drop(probe);
         let pool = r2d2::Pool::builder()
             .max_size(max_size.max(1))
             .min_idle(Some(min_idle.min(max_size.max(1))))
