@@ -49,7 +49,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(url) = &cfg.redis_url {
         let limiter = scimgate_core::ratelimit::Limiter::with_redis(url)
             .await
-            .map_err(|e| anyhow::anyhow!("SCIMGATE_REDIS_URL: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("SCIMGATE_REDIS_URL: {e}"))?
+            .with_prefix(scimgate_core::ratelimit::Limiter::prefix_for_database(
+                &cfg.database_url,
+            ));
         core = core.with_limiter(limiter);
     }
     // the configured bootstrap key exists; one no longer configured is revoked

@@ -45,15 +45,15 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 20 failures a minute lock out for 5 minutes; 100,000 SCIM requests a minute per
-    /// directory (an IdP's full sync runs far below it; a storm is held to it) and
-    /// 60,000 vendor requests a minute per key.
+    /// 20 failures a minute lock out for 5 minutes; 300,000 SCIM requests a minute per
+    /// directory (5,000 a second: an IdP's full sync runs far below it, a storm is held
+    /// to it) and 60,000 vendor requests a minute per key.
     fn default() -> Limits {
         const MINUTE: Duration = Duration::from_secs(60);
         Limits {
             auth_failures: Rule::new(20, MINUTE),
             lockout: Duration::from_secs(300),
-            scim_per_directory: Some(Rule::new(100_000, MINUTE)),
+            scim_per_directory: Some(Rule::new(300_000, MINUTE)),
             api_per_key: Some(Rule::new(60_000, MINUTE)),
         }
     }
@@ -165,6 +165,13 @@ impl Limiter {
             prefix: "scimgate:rl:".into(),
             hit_script: redis::Script::new(HIT_SCRIPT),
         })
+    }
+
+    /// The key prefix of one deployment: instances on the same database share their
+    /// counters in Redis, and deployments (or test runs) sharing a Redis do not.
+    pub fn prefix_for_database(database_url: &str) -> String {
+        let h = crate::secrets::hash(&crate::store::redact_url(database_url));
+        format!("scimgate:rl:{}:", &h[..12])
     }
 
     /// Keys under another prefix (tests share one Redis).
