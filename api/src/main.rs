@@ -2,6 +2,7 @@
 //! commands of ../shared/docs/PRODUCT.md "Command line and configuration").
 
 mod auth;
+mod check;
 mod client_addr;
 mod config;
 mod error;
@@ -48,6 +49,9 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Validate the configuration and reach the database, its migrations and Redis:
+    /// one line per check, exit status 1 if any failed.
+    Check,
     /// Vendor API keys.
     #[command(name = "api-keys")]
     ApiKeys {
@@ -223,10 +227,15 @@ fn api_keys_command(cfg: &Config, cmd: ApiKeysCmd) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Check) {
+        // a bad configuration is one of the lines, not an error before them
+        std::process::exit(if check::run(Config::from_env()) { 0 } else { 1 });
+    }
     let cfg = Config::from_env()?;
     init_tracing(&cfg);
     match cli.command {
         Command::Serve => server::serve(cfg),
+        Command::Check => Ok(()),
         Command::Migrate => {
             let db = Db::connect_oneshot(&cfg.database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
             let applied = db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -269,3 +269,53 @@ fn an_unusable_listen_address_or_database_fails_fast_with_the_reason() {
         t0.elapsed()
     );
 }
+
+#[test]
+fn check_names_each_problem_on_its_line_and_fails() {
+    let db = TestDatabase::new();
+    let data = TempDir::with_prefix("scimgate-cli-").unwrap();
+    let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let ok = run(&db, &data, &["check"], &[]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let out = text(&ok);
+    for line in [
+        "ok   configuration",
+        "ok   database",
+        " pending (the last: ",
+        "ok   redis",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    json_of(&run(&db, &data, &["migrate"], &[]));
+    assert!(text(&run(&db, &data, &["check"], &[])).contains("ok   migrations: up to date"));
+    // each problem on its own line, and a non-zero exit
+    for (env, want) in [
+        (
+            vec![("SCIMGATE_MAX_PAGE_SIZE", "0")],
+            "FAIL configuration: ",
+        ),
+        (
+            vec![("SCIMGATE_DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")],
+            "FAIL database: ",
+        ),
+        (
+            vec![("SCIMGATE_REDIS_URL", "redis://127.0.0.1:1")],
+            "FAIL redis: ",
+        ),
+        (
+            vec![(
+                "SCIMGATE_BOOTSTRAP_API_KEY",
+                "sk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            )],
+            "FAIL bootstrap API key: guessable",
+        ),
+        (
+            vec![("SCIMGATE_LISTEN", "nowhere:http")],
+            "FAIL listen address: ",
+        ),
+    ] {
+        let o = run(&db, &data, &["check"], &env);
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", text(&o));
+        assert!(text(&o).contains(want), "{want}: {}", text(&o));
+    }
+}

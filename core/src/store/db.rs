@@ -333,6 +333,25 @@ impl Db {
         run_migrations(&mut conn)
     }
 
+    /// The migrations this build holds that the database has not applied yet
+    /// (`scimgate check`); nothing is applied.
+    pub fn pending_migrations(&self) -> CoreResult<Vec<String>> {
+        let mut conn = self.conn()?;
+        let map = |e: Box<dyn std::error::Error + Send + Sync>| {
+            CoreError::internal(format!("cannot read the applied migrations: {e}"))
+        };
+        db_run!(&mut *conn,
+            pg(c) => c
+                .pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.name().to_string()).collect())
+                .map_err(map),
+            sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.name().to_string()).collect())
+                .map_err(map),
+        )
+    }
+
     /// SQLite: copy the WAL back into the database file; `serve` calls it every
     /// second, or sooner once the WAL holds [`CHECKPOINT_WAL_BYTES`]. First PASSIVE,
     /// beside the writers; then RESTART holding the writer lock, which copies only
