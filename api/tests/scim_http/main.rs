@@ -11,6 +11,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod idp_quirks;
+mod isolation;
 mod queries;
 mod uniqueness;
 mod users;
