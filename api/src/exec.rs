@@ -32,11 +32,10 @@ use std::time::Duration;
 
 use actix_web::error::BlockingError;
 use actix_web::web;
-use serde_json::json;
-
-use scimgate_core::audit::{Actor, Entry, Outcome};
+use scimgate_core::audit::Actor;
 use scimgate_core::ratelimit::Rule;
-use scimgate_core::service::{self, audit, Write};
+use scimgate_core::service::auth_limits::{self, FailureKey};
+use scimgate_core::service::{self, Write};
 use scimgate_core::{Core, CoreError};
 
 /// A request's credential (see `crate::auth`), verified where the request runs.
@@ -55,7 +54,7 @@ pub trait Credential: Clone + Send + 'static {
 
     /// What counts this credential's failures, as `(kind, value)`: its client address
     /// and its prefix; nothing when no credential was presented.
-    fn failure_keys(&self) -> Vec<(&'static str, String)>;
+    fn failure_keys(&self) -> Vec<FailureKey>;
 
     /// The limiter key and rule counting a verified principal's requests, if limited.
     fn rate_key(&self, core: &Core, principal: &Self::Principal) -> Option<(String, Rule)>;
@@ -68,10 +67,6 @@ pub trait Credential: Clone + Send + 'static {
 
     /// Who failed, for the audit record of a lock-out.
     fn anonymous(&self) -> Actor;
-}
-
-fn failure_key(kind: &str, value: &str) -> String {
-    format!("auth:{kind}:{value}")
 }
 
 /// Before any work, on the worker: the principal if the cache knows it (and it is
@@ -95,46 +90,20 @@ async fn admit<C: Credential>(core: &Core, cred: &C) -> Result<Option<C::Princip
             failed(core, cred, &e).await;
             Err(e)
         }
-        None => {
-            for (kind, value) in cred.failure_keys() {
-                if let Some(left) = core.limiter().locked_for(&failure_key(kind, &value)).await {
-                    return Err(C::too_many(
-                        left,
-                        "too many failed authentications; retry after the Retry-After delay",
-                    ));
-                }
-            }
-            Ok(None)
-        }
+        None => match auth_limits::locked_for(core, &cred.failure_keys()).await {
+            Some(left) => Err(C::too_many(
+                left,
+                "too many failed authentications; retry after the Retry-After delay",
+            )),
+            None => Ok(None),
+        },
     }
 }
 
-/// Count a refused credential against its address and prefix; audit a lock-out.
+/// Count a refused credential against its address and prefix (`auth_limits`).
 async fn failed<C: Credential>(core: &Core, cred: &C, e: &C::Error) {
-    if !C::is_refusal(e) {
-        return;
-    }
-    let limits = core.settings().limits;
-    for (kind, value) in cred.failure_keys() {
-        let started = core
-            .limiter()
-            .fail(
-                &failure_key(kind, &value),
-                limits.auth_failures,
-                limits.lockout,
-            )
-            .await;
-        if started {
-            tracing::warn!(kind, value = %value, "authentication lock-out");
-            let entry = Entry::new(&cred.anonymous(), "auth.locked_out", Outcome::Denied)
-                .target(kind, value)
-                .details(json!({
-                    "failures": limits.auth_failures.limit,
-                    "window_seconds": limits.auth_failures.window.as_secs(),
-                    "lockout_seconds": limits.lockout.as_secs(),
-                }));
-            audit::note_in_background(core, entry);
-        }
+    if C::is_refusal(e) {
+        auth_limits::failed(core, &cred.failure_keys(), &cred.anonymous()).await;
     }
 }
 

@@ -17,6 +17,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 mod auth_cache;
+pub mod auth_limits;
 pub mod directory_user;
 pub mod event_feed;
 mod group_commit;
