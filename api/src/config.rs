@@ -5,6 +5,7 @@
 use std::env;
 
 use anyhow::{bail, Context};
+use scimgate_core::ratelimit::{Limits, Rule};
 use scimgate_core::seal::Sealer;
 use scimgate_core::{InactivePolicy, Settings};
 
@@ -23,6 +24,12 @@ pub struct Config {
     pub max_page_size: i64,
     pub inactive_users: InactivePolicy,
     pub event_retention_days: u32,
+    /// `SCIMGATE_AUDIT_RETENTION_DAYS`: audit records older than this are pruned (0: never).
+    pub audit_retention_days: u32,
+    /// Rate limits and lock-outs (`SCIMGATE_AUTH_FAILURES_PER_MINUTE`,
+    /// `SCIMGATE_AUTH_LOCKOUT_SECONDS`, `SCIMGATE_SCIM_REQUESTS_PER_MINUTE`,
+    /// `SCIMGATE_API_REQUESTS_PER_MINUTE`).
+    pub limits: Limits,
     pub db_pool_size: u32,
     pub workers: usize,
     /// `SCIMGATE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
@@ -57,6 +64,8 @@ impl std::fmt::Debug for Config {
             .field("max_page_size", &self.max_page_size)
             .field("inactive_users", &self.inactive_users)
             .field("event_retention_days", &self.event_retention_days)
+            .field("audit_retention_days", &self.audit_retention_days)
+            .field("limits", &self.limits)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .finish()
@@ -80,6 +89,31 @@ where
             .parse::<T>()
             .map_err(|e| anyhow::anyhow!("{name}={v:?} is not valid: {e}")),
     }
+}
+
+/// The rate limits of the environment (defaults: `Limits::default`); a request limit
+/// of 0 turns it off.
+fn limits() -> anyhow::Result<Limits> {
+    let d = Limits::default();
+    let minute = std::time::Duration::from_secs(60);
+    let per_minute = |name: &str, default: Option<Rule>| -> anyhow::Result<Option<Rule>> {
+        let n: u32 = parsed(name, default.map_or(0, |r| r.limit))?;
+        Ok((n > 0).then(|| Rule::new(n, minute)))
+    };
+    let failures: u32 = parsed("SCIMGATE_AUTH_FAILURES_PER_MINUTE", d.auth_failures.limit)?;
+    if failures == 0 {
+        bail!("SCIMGATE_AUTH_FAILURES_PER_MINUTE must be at least 1");
+    }
+    let lockout: u64 = parsed("SCIMGATE_AUTH_LOCKOUT_SECONDS", d.lockout.as_secs())?;
+    if lockout == 0 {
+        bail!("SCIMGATE_AUTH_LOCKOUT_SECONDS must be at least 1");
+    }
+    Ok(Limits {
+        auth_failures: Rule::new(failures, minute),
+        lockout: std::time::Duration::from_secs(lockout),
+        scim_per_directory: per_minute("SCIMGATE_SCIM_REQUESTS_PER_MINUTE", d.scim_per_directory)?,
+        api_per_key: per_minute("SCIMGATE_API_REQUESTS_PER_MINUTE", d.api_per_key)?,
+    })
 }
 
 impl Config {
@@ -113,6 +147,7 @@ impl Config {
         let trusted_proxies =
             TrustedProxies::parse(&var("SCIMGATE_TRUSTED_PROXIES").unwrap_or_default())
                 .map_err(|e| anyhow::anyhow!("SCIMGATE_TRUSTED_PROXIES: {e}"))?;
+        let limits = limits()?;
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -125,6 +160,8 @@ impl Config {
             max_page_size,
             inactive_users,
             event_retention_days: parsed("SCIMGATE_EVENT_RETENTION_DAYS", 30)?,
+            audit_retention_days: parsed("SCIMGATE_AUDIT_RETENTION_DAYS", 365)?,
+            limits,
             db_pool_size: parsed(
                 "SCIMGATE_DB_POOL_SIZE",
                 if database_url.starts_with("sqlite") {
@@ -159,6 +196,8 @@ impl Config {
             max_page_size: self.max_page_size,
             inactive_users: self.inactive_users,
             event_retention_days: self.event_retention_days,
+            audit_retention_days: self.audit_retention_days,
+            limits: self.limits,
             ..Settings::default()
         }
     }

@@ -6,6 +6,8 @@
 
 use actix_web::web;
 
+mod api_keys;
+mod audit_logs;
 mod body;
 mod directories;
 mod directory_groups;
@@ -66,5 +68,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/directory_users/{id}/roles/explain",
             web::get().to(mappings::explain_roles),
         )
-        .route("/events", web::get().to(events::list));
+        .route("/events", web::get().to(events::list))
+        .route("/audit_logs", web::get().to(audit_logs::list))
+        .route("/api_keys", web::get().to(api_keys::list))
+        .route("/api_keys", web::post().to(api_keys::create))
+        .route("/api_keys/{id}", web::delete().to(api_keys::revoke));
 }

@@ -35,6 +35,7 @@ macro_rules! db_run {
     };
 }
 
+pub mod audit;
 pub mod credentials;
 mod db;
 pub mod directories;

@@ -37,6 +37,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -49,6 +50,9 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        scopes -> Text,
+        expires_at -> Nullable<Timestamp>,
+        is_bootstrap -> Bool,
     }
 }
 
@@ -163,4 +167,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     role_mappings,
     admin_users,
+    audit_log,
+    audit_anchor,
 );
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        outcome -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_anchor (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
