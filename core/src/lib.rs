@@ -19,6 +19,7 @@ pub mod store;
 pub mod telemetry;
 pub mod testing;
 pub mod wire;
+pub mod wire_webhooks;
 
 pub use error::{CoreError, CoreResult, ScimType};
 pub use service::{maintenance, Core, InactivePolicy, Settings};

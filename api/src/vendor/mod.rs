@@ -16,6 +16,7 @@ mod organizations;
 mod params;
 mod snapshot;
 mod tokens;
+mod webhooks;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/organizations", web::post().to(organizations::create))
@@ -66,5 +67,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/directory_users/{id}/roles/explain",
             web::get().to(mappings::explain_roles),
         )
-        .route("/events", web::get().to(events::list));
+        .route("/events", web::get().to(events::list))
+        .route("/webhook_endpoints", web::post().to(webhooks::create))
+        .route("/webhook_endpoints", web::get().to(webhooks::list))
+        .route("/webhook_endpoints/{id}", web::get().to(webhooks::get))
+        .route("/webhook_endpoints/{id}", web::patch().to(webhooks::update))
+        .route(
+            "/webhook_endpoints/{id}",
+            web::delete().to(webhooks::delete),
+        )
+        .route(
+            "/webhook_endpoints/{id}/rotate_secret",
+            web::post().to(webhooks::rotate_secret),
+        )
+        .route(
+            "/webhook_endpoints/{id}/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route(
+            "/webhook_endpoints/{id}/redeliver",
+            web::post().to(webhooks::redeliver),
+        );
 }
