@@ -765,3 +765,88 @@ fn two_instances_share_the_work_in_order_without_repeats() {
         "no event sent twice under normal operation"
     );
 }
+
+/// `scimgate webhooks …` on the database a server then delivers from.
+fn cli(
+    db: &scimgate_core::testing::TestDatabase,
+    data: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_scimgate"));
+    c.arg("webhooks")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SCIMGATE_DATABASE_URL", &db.url)
+        .env("SCIMGATE_DATA_DIR", data)
+        .env("SCIMGATE_SECRET_KEY", SECRET_KEY)
+        .env("RUST_LOG", "error");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run scimgate")
+}
+
+fn cli_json(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn cli_manages_endpoints_that_the_server_delivers_to() {
+    let s = server(&[]);
+    let r = Receiver::start();
+    let data = tempfile::TempDir::with_prefix("scimgate-whcli-").unwrap();
+    let allow = [
+        ("SCIMGATE_WEBHOOK_ALLOW_HTTP", "true"),
+        ("SCIMGATE_WEBHOOK_ALLOW_PRIVATE", "true"),
+    ];
+    // refused like the API refuses
+    let o = cli(&s.db, data.path(), &["create", "--url", &r.url()], &[]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("https://"),
+        "{o:?}"
+    );
+    let o = cli(
+        &s.db,
+        data.path(),
+        &["create", "--url", &r.url(), "--event", "dsync.nope"],
+        &allow,
+    );
+    assert!(!o.status.success());
+    let ep = cli_json(&cli(
+        &s.db,
+        data.path(),
+        &["create", "--url", &r.url(), "--event", "dsync.user.created"],
+        &allow,
+    ));
+    let id = ep["id"].as_str().unwrap().to_string();
+    assert!(ep["secret"].as_str().unwrap().starts_with("whsec_"));
+    let listed = cli(&s.db, data.path(), &["list"], &[]);
+    let line: Value =
+        serde_json::from_slice(listed.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(line["id"], id.as_str());
+    assert!(line.get("secret").is_none());
+    // the server delivers to what the CLI created
+    let d = s.onboard("okta scim v2.0");
+    create_users(&s, &d, "cli", 1);
+    r.wait_for(20, "a delivery", |g| g.len() == 1);
+    let off = cli_json(&cli(&s.db, data.path(), &["disable", &id], &[]));
+    assert_eq!(off["status"], "disabled");
+    let on = cli_json(&cli(&s.db, data.path(), &["enable", &id], &[]));
+    assert_eq!(on["status"], "enabled");
+    let rot = cli_json(&cli(&s.db, data.path(), &["rotate", &id], &[]));
+    assert_ne!(rot["secret"], ep["secret"]);
+    let gone = cli_json(&cli(&s.db, data.path(), &["delete", &id], &[]));
+    assert_eq!(gone["deleted"], true);
+    assert!(!cli(&s.db, data.path(), &["delete", &id], &[])
+        .status
+        .success());
+    assert_eq!(
+        s.api(Method::GET, &format!("/webhook_endpoints/{id}"), None)
+            .0,
+        404
+    );
+}
