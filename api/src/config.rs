@@ -36,6 +36,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `SCIMGATE_SECRET_KEY`: the keys that seal secrets at rest (`core::seal`).
     pub secret_key: Option<String>,
+    /// `SCIMGATE_WEBHOOK_*`: delivery and target policy (`scimgate_webhooks`).
+    pub webhooks: scimgate_webhooks::EngineConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -173,6 +175,7 @@ impl Config {
             workers: parsed("SCIMGATE_WORKERS", cores.max(1))?,
             trusted_proxies,
             secret_key: var("SCIMGATE_SECRET_KEY"),
+            webhooks: webhook_settings(parsed("SCIMGATE_EVENT_RETENTION_DAYS", 30)?)?,
             database_url,
             listen,
             data_dir,
@@ -190,6 +193,11 @@ impl Config {
         .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// Where webhooks may go (`SCIMGATE_WEBHOOK_ALLOW_HTTP`, `…_ALLOW_PRIVATE`).
+    pub fn webhook_policy(&self) -> scimgate_webhooks::Policy {
+        self.webhooks.policy
+    }
+
     pub fn settings(&self) -> Settings {
         Settings {
             public_url: self.public_url.clone(),
@@ -201,4 +209,45 @@ impl Config {
             ..Settings::default()
         }
     }
+}
+
+/// `SCIMGATE_WEBHOOK_MAX_ATTEMPTS` (12), `SCIMGATE_WEBHOOK_BACKOFF_BASE_MS` (120000),
+/// `SCIMGATE_WEBHOOK_TIMEOUT_MS` (10000), `SCIMGATE_WEBHOOK_ALLOW_HTTP`,
+/// `SCIMGATE_WEBHOOK_ALLOW_PRIVATE` (false), `SCIMGATE_WEBHOOK_CONCURRENCY` (64).
+fn webhook_settings(retention_days: u32) -> anyhow::Result<scimgate_webhooks::EngineConfig> {
+    let d = scimgate_webhooks::EngineConfig::default();
+    let flag = |name: &str| -> anyhow::Result<bool> {
+        match var(name).as_deref() {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(v) => bail!("{name} must be true or false, not {v:?}"),
+        }
+    };
+    let max_attempts: i32 = parsed("SCIMGATE_WEBHOOK_MAX_ATTEMPTS", d.max_attempts)?;
+    if !(1..=100).contains(&max_attempts) {
+        bail!("SCIMGATE_WEBHOOK_MAX_ATTEMPTS must be between 1 and 100");
+    }
+    let base: u64 = parsed(
+        "SCIMGATE_WEBHOOK_BACKOFF_BASE_MS",
+        d.backoff_base.as_millis() as u64,
+    )?;
+    let timeout: u64 = parsed("SCIMGATE_WEBHOOK_TIMEOUT_MS", d.timeout.as_millis() as u64)?;
+    if !(100..=120_000).contains(&timeout) {
+        bail!("SCIMGATE_WEBHOOK_TIMEOUT_MS must be between 100 and 120000");
+    }
+    let concurrency: usize = parsed("SCIMGATE_WEBHOOK_CONCURRENCY", d.concurrency)?;
+    if !(1..=1024).contains(&concurrency) {
+        bail!("SCIMGATE_WEBHOOK_CONCURRENCY must be between 1 and 1024");
+    }
+    Ok(scimgate_webhooks::EngineConfig {
+        max_attempts,
+        backoff_base: std::time::Duration::from_millis(base),
+        timeout: std::time::Duration::from_millis(timeout),
+        policy: scimgate_webhooks::Policy {
+            allow_http: flag("SCIMGATE_WEBHOOK_ALLOW_HTTP")?,
+            allow_private: flag("SCIMGATE_WEBHOOK_ALLOW_PRIVATE")?,
+        },
+        concurrency,
+        attempt_retention_days: retention_days,
+    })
 }

@@ -13,6 +13,7 @@ mod scim;
 mod server;
 mod state;
 mod vendor;
+mod webhooks_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -72,6 +73,11 @@ enum Command {
     Directories {
         #[command(subcommand)]
         cmd: DirectoriesCmd,
+    },
+    /// Webhook endpoints (signed, ordered delivery of the events).
+    Webhooks {
+        #[command(subcommand)]
+        cmd: webhooks_cli::WebhooksCmd,
     },
     /// The audit log of privileged actions.
     Audit {
@@ -313,6 +319,10 @@ fn main() -> anyhow::Result<()> {
             .context("creating the directory")?;
             println!("{}", text(&wire::CreatedDirectory::from(&created)));
             Ok(())
+        }
+        Command::Webhooks { cmd } => {
+            let core = open_core(&cfg, Bus::in_process())?.with_sealer(cfg.sealer()?);
+            webhooks_cli::run(&cfg, &core, cmd)
         }
         Command::Audit { cmd } => {
             let core = open_core(&cfg, Bus::in_process())?;

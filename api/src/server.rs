@@ -72,6 +72,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     // cache invalidations from other instances, event retention, WAL checkpoints
     maintenance::spawn(&core);
+    // webhook delivery workers (scimgate_webhooks)
+    scimgate_webhooks::spawn(&core, cfg.webhooks.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let config = Arc::new(cfg.clone());
     let metrics = Arc::new(Metrics::default());
     let state = web::Data::new(AppState {

@@ -21,6 +21,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod wire;
 pub mod wire_api_key;
+pub mod wire_webhooks;
 
 pub use error::{CoreError, CoreResult, ScimType};
 pub use service::{maintenance, Core, InactivePolicy, Settings};

@@ -18,6 +18,7 @@ mod organizations;
 mod params;
 mod snapshot;
 mod tokens;
+mod webhooks;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/organizations", web::post().to(organizations::create))
@@ -72,5 +73,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/audit_logs", web::get().to(audit_logs::list))
         .route("/api_keys", web::get().to(api_keys::list))
         .route("/api_keys", web::post().to(api_keys::create))
-        .route("/api_keys/{id}", web::delete().to(api_keys::revoke));
+        .route("/api_keys/{id}", web::delete().to(api_keys::revoke))
+        .route("/webhook_endpoints", web::post().to(webhooks::create))
+        .route("/webhook_endpoints", web::get().to(webhooks::list))
+        .route("/webhook_endpoints/{id}", web::get().to(webhooks::get))
+        .route("/webhook_endpoints/{id}", web::patch().to(webhooks::update))
+        .route(
+            "/webhook_endpoints/{id}",
+            web::delete().to(webhooks::delete),
+        )
+        .route(
+            "/webhook_endpoints/{id}/rotate_secret",
+            web::post().to(webhooks::rotate_secret),
+        )
+        .route(
+            "/webhook_endpoints/{id}/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route(
+            "/webhook_endpoints/{id}/redeliver",
+            web::post().to(webhooks::redeliver),
+        );
 }

@@ -29,6 +29,7 @@ pub mod snapshot;
 mod user_write_batch;
 pub mod users;
 pub mod vendor_reads;
+pub mod webhooks;
 
 pub(crate) use group_commit::Scope;
 pub use group_commit::WriteStats;

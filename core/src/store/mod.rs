@@ -52,6 +52,7 @@ pub mod role_mappings;
 pub mod schema;
 pub mod user_attrs;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{
     note_error, run_migrations, AnyManager, Db, PooledConn, WriteGuard, CHECKPOINT_WAIT_MS,
