@@ -114,6 +114,12 @@ impl ResponseError for ScimError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
         }
+        // for the sync health (scim::health)
+        r.extensions_mut()
+            .insert(crate::scim::health::Rejection(match self.scim_type {
+                Some(t) => format!("{}: {}", t.as_str(), self.detail),
+                None => self.detail.clone(),
+            }));
         r.body(body.to_string())
     }
 }

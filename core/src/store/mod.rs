@@ -35,6 +35,7 @@ macro_rules! db_run {
     };
 }
 
+pub mod admin_ui;
 pub mod credentials;
 mod db;
 pub mod directories;
@@ -49,6 +50,7 @@ pub mod organizations;
 pub mod paging;
 pub mod role_mappings;
 pub mod schema;
+pub mod sync_health;
 pub mod user_attrs;
 pub mod users;
 
