@@ -83,8 +83,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             // filter values, nor headers, which carry credentials; errors log themselves)
             // and the metrics. tracing-actix-web's root span did this, but matched the
             // route a second time per request for its `http.route` field: a regex walk
-            // over the resources that cost 15 % of a lookup's CPU. The duration histogram
-            // takes the route from the answered request (ops::RouteTimings).
+            // over the resources, a large share of a lookup's instructions under callgrind.
+            // The duration histogram takes the route from the answered request
+            // (ops::RouteTimings).
             .wrap_fn(move |req, srv| {
                 let started = std::time::Instant::now();
                 let m = st.metrics.clone();

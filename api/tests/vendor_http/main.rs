@@ -61,12 +61,6 @@ fn long_poll(
     })
 }
 
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
-    k.sort();
-    k
-}
-
 fn event_names_of(v: &Value) -> Vec<String> {
     v["data"]
         .as_array()

@@ -3,7 +3,7 @@
 //! of 30,000 users and 3,000 groups written straight into young tables: no statistics
 //! yet, as during a directory's first sync, where PostgreSQL estimated a directory to
 //! hold 0.5 % of the table's rows and fetched all of them through another index to
-//! sort them, the sort spilled to disk (docs/BENCHMARKS.md, "Eighth session").
+//! sort them, the sort spilled to disk (docs/BENCHMARKS.md, "What was tried": list pages in index order).
 
 use diesel::connection::SimpleConnection;
 use scimgate_connectors::{DirectoryType, ResourceKind};

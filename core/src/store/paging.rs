@@ -22,7 +22,7 @@ use crate::scim::sort::SortKey;
 /// one of a prepared statement's generic plan (the average directory's share of the
 /// table), under-counts a large directory: PostgreSQL then fetched every row of the
 /// directory through another index and sorted them, wide documents included, with the
-/// sort spilled to disk (docs/BENCHMARKS.md, "Eighth session").
+/// sort spilled to disk (docs/BENCHMARKS.md, "What was tried": list pages in index order).
 ///
 /// Other pages (a filter, a `sortBy`) keep the planner's choice and run as they are:
 /// a filtered list is also how IdPs look a resource up (`externalId eq …`,
