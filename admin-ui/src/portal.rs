@@ -173,6 +173,16 @@ fn session_dir(
     Ok(Some(id))
 }
 
+/// The session's directory, which must have been picked.
+fn picked_dir(
+    core: &Core,
+    s_org: &OrganizationId,
+    dir: Option<&str>,
+) -> Result<DirectoryId, CoreError> {
+    session_dir(core, s_org, dir)?
+        .ok_or_else(|| CoreError::not_found("pick an identity provider first"))
+}
+
 fn status_of(
     core: &Core,
     org: &OrganizationId,
@@ -306,8 +316,7 @@ pub async fn status(ui: web::Data<AdminUi>, req: HttpRequest) -> Result<HttpResp
     let core = ui.core.clone();
     let (org, dir) = (s.org.clone(), s.claims.dir.clone());
     let st = blocking(move || {
-        let dir = session_dir(&core, &org, dir.as_deref())?
-            .ok_or_else(|| CoreError::not_found("pick an identity provider first"))?;
+        let dir = picked_dir(&core, &org, dir.as_deref())?;
         status_of(&core, &org, &dir)
     })
     .await?;
@@ -334,8 +343,7 @@ pub async fn rotate(
     let core = ui.core.clone();
     let (org, dir) = (s.org.clone(), s.claims.dir.clone());
     let (page, s) = blocking(move || {
-        let dir = session_dir(&core, &org, dir.as_deref())?
-            .ok_or_else(|| CoreError::not_found("pick an identity provider first"))?;
+        let dir = picked_dir(&core, &org, dir.as_deref())?;
         let row = admin::get_directory(&core, &dir)?;
         for t in admin::list_tokens(&core, &dir)? {
             admin::revoke_token(&core, &row, &t.id)?;

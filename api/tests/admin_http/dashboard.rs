@@ -163,6 +163,35 @@ fn an_operator_onboards_an_organization_and_watches_it_sync() {
     std::thread::sleep(std::time::Duration::from_millis(1100)); // the auth cache's 0.9 s
     let (st, _, _) = s.scim(&d, Method::GET, "/Users", None);
     assert_eq!(st, 401);
+    // sync health: the requests are counted (flushed every second), the refusal explained
+    let (st, _, _) = s.scim(
+        &d,
+        Method::POST,
+        "/Users",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]})),
+    );
+    assert_eq!(st, 401);
+    let mut health = String::new();
+    for _ in 0..50 {
+        health = b.get(&format!("/admin/directories/{dir_id}")).body;
+        if health.contains("2 rejected") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        health.contains("Last 24 hours: 3 requests, 2 rejected."),
+        "{health}"
+    );
+    assert!(
+        health.contains("token was refused: it is wrong or was revoked"),
+        "{health}"
+    );
+    assert!(
+        health.contains("GET → 401") && health.contains("POST → 401"),
+        "{health}"
+    );
+    assert!(!health.contains("Stale"), "{health}");
     let d2 = Dir { token: token2, ..d };
     assert_eq!(s.scim(&d2, Method::GET, "/Users", None).0, 200);
 
@@ -188,5 +217,4 @@ fn an_operator_onboards_an_organization_and_watches_it_sync() {
             .0,
         404
     );
-    let _ = json!({});
 }

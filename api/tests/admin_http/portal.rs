@@ -272,6 +272,23 @@ fn the_it_admin_connects_okta_and_sees_it_come_alive() {
         status.body
     );
 
+    // a refused request is explained on the status panel
+    let bad = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "grace@acme.test"});
+    assert_eq!(s.scim(&dir, Method::POST, "/Users", Some(bad)).0, 409);
+    let mut panel = String::new();
+    for _ in 0..50 {
+        panel = b.get("/portal/status").body;
+        if panel.contains("Recent problems") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        panel.contains("tried to create something that already exists"),
+        "{panel}"
+    );
+    assert!(panel.contains("Last request:"), "{panel}");
+
     // rotation: a new token, the old one refused
     let rotated = b.post("/portal/rotate", &[("csrf", &csrf)]);
     assert_eq!(rotated.status, 200);

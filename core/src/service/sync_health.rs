@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{Duration, NaiveDateTime, Timelike};
+use diesel::Connection;
 
 use super::Core;
 use crate::clock;
@@ -97,25 +98,34 @@ impl SyncHealth {
         }
         let _g = core.db.write_guard(); // SQLite: the one writer
         let mut conn = core.db.conn()?;
-        for (dir, p) in &taken {
-            for (hour, (requests, rejections, last)) in &p.hours {
-                store::add_hour(
-                    &mut conn,
-                    &HourDelta {
-                        directory_id: dir.clone(),
-                        hour: *hour,
-                        requests: *requests,
-                        rejections: *rejections,
-                        last_request_at: *last,
-                    },
-                )?;
-            }
-            for r in &p.rejections {
-                store::add_rejection(&mut conn, r, KEEP_REJECTIONS)?;
-            }
-        }
+        // one transaction: a reader sees a flush's counts and rejections together
+        conn.transaction::<_, crate::error::CoreError, _>(|conn| flush_into(conn, &taken))?;
         Ok(taken.len())
     }
+}
+
+fn flush_into(
+    conn: &mut crate::store::AnyConn,
+    taken: &HashMap<DirectoryId, Pending>,
+) -> CoreResult<()> {
+    for (dir, p) in taken {
+        for (hour, (requests, rejections, last)) in &p.hours {
+            store::add_hour(
+                conn,
+                &HourDelta {
+                    directory_id: dir.clone(),
+                    hour: *hour,
+                    requests: *requests,
+                    rejections: *rejections,
+                    last_request_at: *last,
+                },
+            )?;
+        }
+        for r in &p.rejections {
+            store::add_rejection(conn, r, KEEP_REJECTIONS)?;
+        }
+    }
+    Ok(())
 }
 
 /// A directory's sync health.
