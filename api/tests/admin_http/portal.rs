@@ -411,3 +411,53 @@ fn a_setup_session_cannot_see_or_touch_another_organization() {
     u.cookies.insert("sg_setup".into(), unsigned);
     assert_eq!(u.get("/portal").status, 403);
 }
+
+#[test]
+fn an_operator_generates_copies_and_revokes_setup_links() {
+    let s = start();
+    create_admin(&s);
+    let d = s.onboard("okta scim v2.0");
+    let mut b = Browser::logged_in(&s);
+    let csrf = b.csrf();
+    let org_path = format!("/admin/organizations/{}", d.org);
+    let p = b.post(&format!("{org_path}/setup_links"), &[("csrf", &csrf)]);
+    assert_eq!(p.status, 200, "{}", p.body);
+    let link = p.value_of("new-link");
+    assert!(
+        link.starts_with(&format!("{}/portal/start?token=", s.base)),
+        "{link}"
+    );
+    assert!(p.body.contains("data-copy=\"new-link\""), "a copy button");
+    assert!(p.body.contains("waiting to be opened"));
+    assert!(
+        !b.get(&org_path).body.contains(&link),
+        "a link is shown once"
+    );
+    // revoke it from the page: the link is refused
+    let page = b.get(&org_path);
+    let at = page.body.find("/setup_links/setup_link_").unwrap();
+    let id = &page.body[at + 13..at + 13 + "setup_link_".len() + 26];
+    let p = b.post(
+        &format!("{org_path}/setup_links/{id}/revoke"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(b.get(&org_path).body.contains("revoked"));
+    let start = Browser::new(&s).post("/portal/start", &[("token", &token_of(&link))]);
+    assert_eq!(start.status, 404);
+    // another organization's link cannot be revoked through this one
+    let other = s.onboard("okta scim v2.0");
+    let l2 = generate(&s, &other.org, json!({}));
+    let links = scimgate_core::service::admin_ui::setup_links_of(
+        &core_of(&s),
+        &scimgate_core::ids::OrganizationId::parse(&other.org).unwrap(),
+    )
+    .unwrap();
+    let p = b.post(
+        &format!("{org_path}/setup_links/{}/revoke", links[0].id),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(p.status, 404);
+    let mut it = Browser::new(&s);
+    assert_eq!(open(&mut it, &l2).status, 303, "still opens");
+}
