@@ -201,7 +201,10 @@ pub struct PortalStatus {
 
 #[derive(Template)]
 #[template(path = "portal_done.html")]
-pub struct PortalDone;
+pub struct PortalDone {
+    /// Where the vendor wants the IT admin back (`success_url`).
+    pub next: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "portal_status.html")]

@@ -355,7 +355,10 @@ pub async fn rotate(
     Ok(with_cookie(html(&page)?, &s.cookie))
 }
 
-/// `POST /portal/finish`: end the session; back to the vendor's `success_url`.
+/// `POST /portal/finish`: end the session; back to the vendor's `success_url` (or
+/// `return_url`). The page sends the browser on with a refresh and a link rather than
+/// a redirect: the setup page's CSP allows forms to post to this site only
+/// (`form-action 'self'`), which Chromium applies to a POST's redirect too.
 pub async fn finish(
     ui: web::Data<AdminUi>,
     req: HttpRequest,
@@ -367,18 +370,13 @@ pub async fn finish(
     let link = s.claims.link.clone().unwrap_or_default();
     let org = s.org.clone();
     let to = blocking(move || svc::setup_link_of(&core, &org, &link)).await?;
-    let to = to
-        .and_then(|l| l.success_url.or(l.return_url))
-        .unwrap_or_else(|| "/portal/done".into());
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .append_header((
-            header::SET_COOKIE,
-            session::set_cookie(&ui, SETUP_COOKIE, "", "/portal", 0),
-        ))
-        .finish())
+    let next = to.and_then(|l| l.success_url.or(l.return_url));
+    Ok(with_cookie(
+        html(&PortalDone { next })?,
+        &session::set_cookie(&ui, SETUP_COOKIE, "", "/portal", 0),
+    ))
 }
 
 pub async fn done() -> Result<HttpResponse, UiError> {
-    html(&PortalDone)
+    html(&PortalDone { next: None })
 }

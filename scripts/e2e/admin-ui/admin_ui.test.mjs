@@ -199,6 +199,14 @@ test("Okta's lifecycle trace replayed with them turns the portal to connected wi
   await shot(itAdmin, "05-portal-connected");
 });
 
+test("the IT admin finishes", async () => {
+  await itAdmin.getByRole("button", { name: "Finish" }).click();
+  await itAdmin.getByRole("heading", { name: "All set" }).waitFor();
+  await axe(itAdmin, "portal: done");
+  await itAdmin.goto(`${base}/portal`);
+  assert.match(await itAdmin.content(), /No setup session/, "the setup session ended");
+});
+
 test("the operator finds a user and its events", async () => {
   await ops.goto(`${base}/admin/directories/${dirId}`);
   await axe(ops, "directory");
@@ -235,8 +243,15 @@ test("the pages work at a phone's width", async () => {
   await shot(ops, "09-organizations-phone");
   const overflow = await ops.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `no horizontal scrolling of the page (${overflow}px)`);
+  // a new link for the portal at phone width (the first session ended)
+  await ops.goto(`${base}/admin`);
+  await ops.getByRole("link", { name: "Acme Corporation" }).click();
+  await ops.getByRole("button", { name: "Generate a setup link" }).click();
+  const again = await ops.locator("#new-link").inputValue();
   await itAdmin.setViewportSize({ width: 390, height: 844 });
-  await itAdmin.goto(`${base}/portal`);
+  await itAdmin.goto(again);
+  await itAdmin.getByRole("button", { name: "Start setup" }).click();
+  await itAdmin.waitForURL(`${base}/portal`);
   await axe(itAdmin, "portal at phone width");
   await shot(itAdmin, "10-portal-phone");
 });
