@@ -132,6 +132,12 @@ impl ResponseError for ScimError {
         if let Some(s) = self.retry_after {
             r.insert_header((header::RETRY_AFTER, s.to_string()));
         }
+        // for the sync health (scim::health)
+        r.extensions_mut()
+            .insert(crate::scim::health::Rejection(match self.scim_type {
+                Some(t) => format!("{}: {}", t.as_str(), self.detail),
+                None => self.detail.clone(),
+            }));
         r.body(body.to_string())
     }
 }

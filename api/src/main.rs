@@ -29,7 +29,7 @@ use scimgate_core::bus::Bus;
 use scimgate_core::ids::{ApiKeyId, PrefixedId};
 use scimgate_core::json::text;
 use scimgate_core::scope::Scopes;
-use scimgate_core::service::{admin, api_keys, audit};
+use scimgate_core::service::{admin, admin_ui, api_keys, audit};
 use scimgate_core::store::Db;
 use scimgate_core::{wire, wire_api_key, Core};
 
@@ -121,6 +121,46 @@ enum AdminsCmd {
         #[arg(long)]
         email: String,
     },
+    /// List the operators as JSON lines (never their password hashes).
+    List,
+    /// Disable an operator (`--enable` to allow it again): it cannot log in, and its
+    /// sessions end at their next request.
+    Disable {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a new password (SCIMGATE_ADMIN_PASSWORD or standard input); the operator's
+    /// sessions end.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// An operator's password: `SCIMGATE_ADMIN_PASSWORD`, else a line of standard input.
+fn admin_password(email: &str) -> anyhow::Result<String> {
+    match std::env::var("SCIMGATE_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => {
+            eprint!("Password for {email}: ");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password")?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        }
+    }
+}
+
+fn admin_json(a: &scimgate_core::store::admin_ui::AdminUserRow) -> serde_json::Value {
+    json!({
+        "id": a.id.to_string(),
+        "email": a.email,
+        "created_at": scimgate_core::clock::to_workos(a.created_at),
+        "disabled": a.disabled_at.is_some(),
+    })
 }
 
 #[derive(Subcommand)]
@@ -252,17 +292,7 @@ fn main() -> anyhow::Result<()> {
         Command::Admins {
             cmd: AdminsCmd::Create { email },
         } => {
-            let password = match std::env::var("SCIMGATE_ADMIN_PASSWORD") {
-                Ok(p) if !p.is_empty() => p,
-                _ => {
-                    eprint!("Password for {email}: ");
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("reading the password")?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
-            };
+            let password = admin_password(&email)?;
             let core = open_core(&cfg, Bus::in_process())?;
             let entry = Entry::new(&Actor::cli(), "admin_user.created", Outcome::Success)
                 .target_kind("admin_user")
@@ -275,6 +305,34 @@ fn main() -> anyhow::Result<()> {
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", json!({"id": id, "email": email}));
+            Ok(())
+        }
+        Command::Admins {
+            cmd: AdminsCmd::List,
+        } => {
+            let core = open_core(&cfg, Bus::in_process())?;
+            for a in admin_ui::list_admins(&core).map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("{}", admin_json(&a));
+            }
+            Ok(())
+        }
+        Command::Admins {
+            cmd: AdminsCmd::Disable { email, enable },
+        } => {
+            let core = open_core(&cfg, Bus::in_process())?;
+            let a = admin_ui::set_admin_disabled(&core, &email, !enable)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", admin_json(&a));
+            Ok(())
+        }
+        Command::Admins {
+            cmd: AdminsCmd::ResetPassword { email },
+        } => {
+            let password = admin_password(&email)?;
+            let core = open_core(&cfg, Bus::in_process())?;
+            let a = admin_ui::reset_admin_password(&core, &email, &password)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", admin_json(&a));
             Ok(())
         }
         Command::Organizations {

@@ -74,6 +74,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     maintenance::spawn(&core);
     // webhook delivery workers (scimgate_webhooks)
     scimgate_webhooks::spawn(&core, cfg.webhooks.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let admin_ui = Arc::new(
+        scimgate_admin_ui::AdminUi::new(core.clone(), &cfg.public_url, |r| ClientAddr::of(r).0)
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
     let config = Arc::new(cfg.clone());
     let metrics = Arc::new(Metrics::default());
     let state = web::Data::new(AppState {
@@ -91,6 +95,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         App::new()
             .app_data(state.clone())
             .app_data(trusted.clone())
+            .app_data(web::Data::from(admin_ui.clone()))
             // The request span (method and path: never the query, which may carry
             // filter values, nor headers, which carry credentials; errors log themselves)
             // and the metrics. tracing-actix-web's root span did this, but matched the
@@ -101,6 +106,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .wrap_fn(move |req, srv| {
                 let started = std::time::Instant::now();
                 let m = st.metrics.clone();
+                let st_req = st.clone();
                 let timings = timings.clone();
                 let span = tracing::info_span!(
                     "request",
@@ -122,6 +128,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                     record.record("status", status);
                     m.record(status);
                     timings.observe(res.request(), started.elapsed());
+                    if res.request().path().starts_with("/scim/") {
+                        scim::health::observe(&st_req.core, &res);
+                    }
                     Ok(res)
                 }
                 .instrument(span)
@@ -131,6 +140,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .configure(ops::configure)
             .configure(scim::configure)
             .configure(vendor::configure)
+            .configure(scimgate_admin_ui::configure(admin_ui.clone()))
             .default_service(web::to(guard::no_route))
     })
     .workers(cfg.workers.max(1))

@@ -13,6 +13,7 @@ use crate::error::ScimError;
 mod bulk;
 mod discovery;
 mod groups;
+pub mod health;
 mod query;
 mod render;
 mod request;

@@ -16,12 +16,17 @@ mod events;
 mod mappings;
 mod organizations;
 mod params;
+mod portal;
 mod snapshot;
 mod tokens;
 mod webhooks;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/organizations", web::post().to(organizations::create))
+        .route(
+            "/portal/generate_link",
+            web::post().to(portal::generate_link),
+        )
         .route("/organizations", web::get().to(organizations::list))
         .route("/organizations/{id}", web::get().to(organizations::get))
         .route("/directories", web::post().to(directories::create))

@@ -50,12 +50,8 @@ fn check_domain(d: &str) -> CoreResult<String> {
     }
 }
 
-pub fn create_organization(
-    core: &Core,
-    name: &str,
-    domains: &[String],
-) -> CoreResult<OrganizationRow> {
-    let name = check_name("name", name)?;
+/// Up to 100 valid domains, lower-cased, without repeats.
+pub(crate) fn check_domains(domains: &[String]) -> CoreResult<Vec<String>> {
     let mut ds = Vec::new();
     for d in domains.iter().take(100) {
         let d = check_domain(d)?;
@@ -63,6 +59,16 @@ pub fn create_organization(
             ds.push(d);
         }
     }
+    Ok(ds)
+}
+
+pub fn create_organization(
+    core: &Core,
+    name: &str,
+    domains: &[String],
+) -> CoreResult<OrganizationRow> {
+    let name = check_name("name", name)?;
+    let ds = check_domains(domains)?;
     let now = clock::now();
     let row = OrganizationRow {
         id: OrganizationId::new(),
@@ -463,11 +469,7 @@ pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(Adm
             "{email:?} is not an email address"
         )));
     }
-    if password.chars().count() < 12 {
-        return Err(CoreError::invalid_value(
-            "the password must have at least 12 characters",
-        ));
-    }
+    check_password(password)?;
     let hash = secrets::hash_password(password).map_err(CoreError::internal)?;
     let id = AdminUserId::new();
     let _g = core.db.write_guard(); // SQLite: the one writer
@@ -480,4 +482,14 @@ pub fn create_admin(core: &Core, email: &str, password: &str) -> CoreResult<(Adm
         }),
         Err(e) => Err(e),
     }
+}
+
+/// An operator's password: at least 12 characters.
+pub fn check_password(password: &str) -> CoreResult<()> {
+    if password.chars().count() < 12 {
+        return Err(CoreError::invalid_value(
+            "the password must have at least 12 characters",
+        ));
+    }
+    Ok(())
 }

@@ -58,6 +58,25 @@ pub fn spawn(core: &Core) {
             }
         });
     }
+    // the SCIM requests counted for the sync health, flushed every second
+    {
+        let core = core.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if core.sync_health.is_empty() {
+                    continue;
+                }
+                let c = core.clone();
+                if let Ok(Err(e)) =
+                    tokio::task::spawn_blocking(move || c.sync_health.flush(&c)).await
+                {
+                    tracing::warn!(error = %e, "sync health flush failed");
+                }
+            }
+        });
+    }
     // SQLite: checkpoint the WAL off the request path, every second or as soon as it
     // holds CHECKPOINT_WAL_BYTES, so that each checkpoint's last step, which holds the
     // writers, has little left to copy (see `Db::checkpoint`)

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
+pub mod admin_ui;
 pub mod auth;
 mod auth_cache;
 pub mod auth_limits;
@@ -26,6 +27,7 @@ pub mod list_paging;
 pub mod maintenance;
 pub mod roles;
 pub mod snapshot;
+pub mod sync_health;
 mod user_write_batch;
 pub mod users;
 pub mod vendor_reads;
@@ -126,6 +128,8 @@ pub struct Core {
     sealer: Option<Arc<crate::seal::Sealer>>,
     /// Counters of rate limits and lock-outs (in process unless Redis is configured).
     limiter: Arc<crate::ratelimit::Limiter>,
+    /// SCIM requests counted for the admin UI's sync health, not yet flushed.
+    sync_health: Arc<sync_health::SyncHealth>,
 }
 
 impl std::fmt::Debug for Core {
@@ -145,7 +149,13 @@ impl Core {
             combiner: Arc::new(group_commit::Combiner::default()),
             sealer: None,
             limiter: Arc::new(crate::ratelimit::Limiter::in_process()),
+            sync_health: Arc::new(sync_health::SyncHealth::default()),
         }
+    }
+
+    /// Where SCIM requests are counted for the sync health (`service::sync_health`).
+    pub fn sync_health(&self) -> &sync_health::SyncHealth {
+        &self.sync_health
     }
 
     /// This core with the keys that seal secrets at rest.

@@ -36,6 +36,7 @@ macro_rules! db_run {
 }
 
 pub mod audit;
+pub mod admin_ui;
 pub mod credentials;
 mod db;
 pub mod directories;
@@ -50,6 +51,7 @@ pub mod organizations;
 pub mod paging;
 pub mod role_mappings;
 pub mod schema;
+pub mod sync_health;
 pub mod user_attrs;
 pub mod users;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::dynsql::Sql;
+use super::dynsql::{like_escape, Bind, Sql};
 use super::paging::{self, Keyset};
 use super::schema::organizations;
 use super::AnyConn;
@@ -42,14 +42,60 @@ struct OrgByName {
 pub fn organizations_page(c: &mut AnyConn, k: &Keyset) -> CoreResult<Vec<OrganizationRow>> {
     let q = Sql::raw("SELECT r.id, r.name, r.domains, r.created_at, r.updated_at FROM organizations r WHERE 1 = 1");
     let rows: Vec<OrgByName> = paging::keyset_query(q, k).load(c)?;
-    Ok(rows
-        .into_iter()
-        .map(|o| OrganizationRow {
+    Ok(rows.into_iter().map(OrganizationRow::from).collect())
+}
+
+/// Organizations whose name contains `q` (case-insensitive), in id order after
+/// `after`, at most `limit` (the admin UI's search; a scan of the organizations,
+/// which number in the thousands).
+pub fn search_organizations(
+    c: &mut AnyConn,
+    q: &str,
+    after: Option<&OrganizationId>,
+    limit: i64,
+) -> CoreResult<Vec<OrganizationRow>> {
+    let mut sql = Sql::raw(
+        "SELECT r.id, r.name, r.domains, r.created_at, r.updated_at FROM organizations r WHERE 1 = 1",
+    );
+    if !q.is_empty() {
+        sql.push(" AND LOWER(r.name) LIKE ")
+            .text(format!("%{}%", like_escape(&q.to_lowercase())))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(a) = after {
+        sql.push(" AND r.id > ").text(a.as_str());
+    }
+    sql.push(" ORDER BY r.id LIMIT ").bind(Bind::BigInt(limit));
+    let rows: Vec<OrgByName> = sql.load(c)?;
+    Ok(rows.into_iter().map(OrganizationRow::from).collect())
+}
+
+impl From<OrgByName> for OrganizationRow {
+    fn from(o: OrgByName) -> OrganizationRow {
+        OrganizationRow {
             id: o.id,
             name: o.name,
             domains: o.domains,
             created_at: o.created_at,
             updated_at: o.updated_at,
-        })
-        .collect())
+        }
+    }
+}
+
+/// Replace an organization's domains (a JSON array of text).
+pub fn set_organization_domains(
+    c: &mut AnyConn,
+    id: &OrganizationId,
+    domains_json: &str,
+    at: chrono::NaiveDateTime,
+) -> CoreResult<bool> {
+    Ok(
+        diesel::update(organizations::table.filter(organizations::id.eq(id)))
+            .set((
+                organizations::domains.eq(domains_json),
+                organizations::updated_at.eq(at),
+            ))
+            .execute(c)?
+            == 1,
+    )
 }

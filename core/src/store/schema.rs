@@ -146,6 +146,50 @@ diesel::table! {
         email_ci -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+        password_changed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    admin_session_keys (kid) {
+        kid -> Text,
+        sealed_secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_links (id) {
+        id -> Text,
+        organization_id -> Text,
+        return_url -> Nullable<Text>,
+        success_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    directory_sync_hours (directory_id, hour) {
+        directory_id -> Text,
+        hour -> Timestamp,
+        requests -> BigInt,
+        rejections -> BigInt,
+        last_request_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    directory_sync_rejections (id) {
+        id -> Text,
+        directory_id -> Text,
+        at -> Timestamp,
+        method -> Text,
+        status -> Integer,
+        reason -> Text,
     }
 }
 
@@ -224,6 +268,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_cursors,
     webhook_attempts,
+    admin_session_keys,
+    setup_links,
+    directory_sync_hours,
+    directory_sync_rejections,
 );
 
 diesel::table! {

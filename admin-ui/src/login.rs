@@ -1,0 +1,157 @@
+//! Login and logout of operators (email and password, argon2id).
+//!
+//! Failed logins are throttled per account and per client address
+//! (`core::ratelimit::Limiter`, shared by every instance with Redis): past
+//! [`ACCOUNT_RULE`] or [`ADDRESS_RULE`] failures the account or the address is locked
+//! out for [`LOCKOUT`]; a locked-out login answers 429 with `Retry-After` (even with the
+//! right password) and counts `scimgate_admin_login_throttled_total`.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::error::{blocking, UiError};
+use crate::pages::LoginPage;
+use crate::session::{self, Claims, Operator, ADMIN_COOKIE, ADMIN_TTL};
+use crate::AdminUi;
+use scimgate_core::ratelimit::Rule;
+use scimgate_core::service::admin_ui as svc;
+
+/// Failed logins of one account before a lock-out.
+pub const ACCOUNT_RULE: Rule = Rule::new(5, Duration::from_secs(15 * 60));
+/// Failed logins from one client address before a lock-out.
+pub const ADDRESS_RULE: Rule = Rule::new(20, Duration::from_secs(15 * 60));
+pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+pub const THROTTLED: &str = "scimgate_admin_login_throttled_total";
+
+const LOGIN_COOKIE: &str = "sg_login";
+
+fn login_page(csrf: String, error: Option<String>, email: String) -> LoginPage {
+    LoginPage { csrf, error, email }
+}
+
+fn render(status: actix_web::http::StatusCode, page: &LoginPage) -> Result<HttpResponse, UiError> {
+    let mut res = crate::error::html(page)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// `GET /admin/login`: the form, with a fresh CSRF token in a cookie of its own.
+pub async fn form(ui: web::Data<AdminUi>) -> Result<HttpResponse, UiError> {
+    let csrf = session::random_token();
+    let mut res = crate::error::html(&login_page(csrf.clone(), None, String::new()))?;
+    let c = session::set_cookie(&ui, LOGIN_COOKIE, &csrf, "/admin/login", 3600);
+    if let Ok(v) = header::HeaderValue::from_str(&c) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+fn throttled(secs: u64, csrf: String, email: String) -> Result<HttpResponse, UiError> {
+    metrics::counter!(THROTTLED).increment(1);
+    let minutes = secs.div_ceil(60).max(1);
+    let page = login_page(
+        csrf,
+        Some(format!(
+            "Too many failed logins. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        )),
+        email,
+    );
+    let mut res = render(actix_web::http::StatusCode::TOO_MANY_REQUESTS, &page)?;
+    if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Ok(res)
+}
+
+/// `POST /admin/login`.
+pub async fn submit(
+    ui: web::Data<AdminUi>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, UiError> {
+    let form = form.into_inner();
+    let expected = session::cookie(&req, LOGIN_COOKIE).unwrap_or("");
+    crate::guard::check_csrf(expected, &form.csrf)?;
+    let csrf = expected.to_string();
+    let email = form.email.trim().to_string();
+    let limiter = ui.core.limiter();
+    let account = format!("admin-login:account:{}", email.to_lowercase());
+    let address = format!(
+        "admin-login:address:{}",
+        (ui.client_ip)(&req)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default()
+    );
+    for key in [&account, &address] {
+        if let Some(left) = limiter.locked_for(key).await {
+            return throttled(left.as_secs().max(1), csrf, email);
+        }
+    }
+    let core = ui.core.clone();
+    let (e2, p2) = (email.clone(), form.password);
+    let found = blocking(move || svc::verify_login(&core, &e2, &p2)).await?;
+    let Some(admin) = found else {
+        let a = limiter.fail(&account, ACCOUNT_RULE, LOCKOUT).await;
+        let b = limiter.fail(&address, ADDRESS_RULE, LOCKOUT).await;
+        if a || b {
+            tracing::warn!("admin UI: failed logins locked out an account or a client address");
+            return throttled(LOCKOUT.as_secs(), csrf, email);
+        }
+        let page = login_page(
+            csrf,
+            Some("That email and password do not match an active operator.".into()),
+            email,
+        );
+        return render(actix_web::http::StatusCode::UNAUTHORIZED, &page);
+    };
+    let claims = Claims::new("admin", admin.id.to_string(), ADMIN_TTL);
+    let token = session::sign(&ui, &claims).await?;
+    let mut res = HttpResponse::SeeOther();
+    res.insert_header((header::LOCATION, "/admin"));
+    res.append_header((
+        header::SET_COOKIE,
+        session::set_cookie(&ui, ADMIN_COOKIE, &token, "/admin", ADMIN_TTL),
+    ));
+    res.append_header((
+        header::SET_COOKIE,
+        session::set_cookie(&ui, LOGIN_COOKIE, "", "/admin/login", 0),
+    ));
+    Ok(res.finish())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// `POST /admin/logout`: the cookie is cleared (the token itself expires with its
+/// 30 minutes).
+pub async fn logout(
+    ui: web::Data<AdminUi>,
+    op: Operator,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, UiError> {
+    op.check_csrf(&form.csrf)?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/login"))
+        .append_header((
+            header::SET_COOKIE,
+            session::set_cookie(&ui, ADMIN_COOKIE, "", "/admin", 0),
+        ))
+        .finish())
+}
