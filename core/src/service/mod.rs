@@ -13,9 +13,9 @@
 //!   used by the others and use nothing of theirs but `Core`.
 
 pub mod admin;
+pub mod admin_ui;
 pub mod api_keys;
 pub mod audit;
-pub mod admin_ui;
 pub mod auth;
 mod auth_cache;
 pub mod auth_limits;

@@ -35,8 +35,8 @@ macro_rules! db_run {
     };
 }
 
-pub mod audit;
 pub mod admin_ui;
+pub mod audit;
 pub mod credentials;
 mod db;
 pub mod directories;
