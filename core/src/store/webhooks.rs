@@ -335,6 +335,16 @@ pub fn advance(
         .bind(Bind::BigInt(from))
         .push(" RETURNING delivered_seq");
     let rows: Vec<Seq> = q.load(c)?;
+    if rows.is_empty() {
+        // A redelivery rewound the cursor while this event was in flight and kept
+        // `from` as where to resume after its replay: this event was delivered, so
+        // the replay resumes after it (else it would be sent a second time).
+        let mut q = Sql::raw("UPDATE webhook_cursors SET replay_resume = ");
+        q.bind(Bind::BigInt(to));
+        push_cursor_key(&mut q, endpoint, directory, owner);
+        q.push(" AND replay_resume = ").bind(Bind::BigInt(from));
+        q.execute(c)?;
+    }
     Ok(rows.first().map(|r| r.delivered_seq))
 }
 
