@@ -76,7 +76,7 @@ async fn admit<C: Credential>(core: &Core, cred: &C) -> Result<Option<C::Princip
     match cred.verify_cached(core) {
         Some(Ok(p)) => {
             if let Some((key, rule)) = cred.rate_key(core, &p) {
-                let d = core.limiter().hit(&key, rule).await;
+                let d = core.limiter().rate(&key, rule).await;
                 if !d.allowed {
                     return Err(C::too_many(
                         d.reset_in,

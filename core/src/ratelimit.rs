@@ -133,6 +133,26 @@ pub struct Limiter {
     backend: Backend,
     prefix: String,
     hit_script: redis::Script,
+    /// Request rates counted here between their flushes to Redis ([`Limiter::rate`]).
+    batched: std::sync::Arc<Mutex<HashMap<String, Batch>>>,
+}
+
+/// How often at most a request rate's hits counted here are added to Redis's count.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// A request rate's count as this instance knows it between flushes.
+#[derive(Debug)]
+struct Batch {
+    /// Hits counted here and not yet sent to Redis.
+    pending: u64,
+    /// Hits sent to Redis by the flush under way.
+    inflight: u64,
+    /// Redis's count at the last flush (every instance's hits).
+    shared: u64,
+    /// When Redis's window ends, as of the last flush.
+    resets_at: Instant,
+    flushing: bool,
+    flushed_at: Instant,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -150,6 +170,7 @@ impl Limiter {
             backend: Backend::Local(Mutex::new(Local::default())),
             prefix: "scimgate:rl:".into(),
             hit_script: redis::Script::new(HIT_SCRIPT),
+            batched: Default::default(),
         }
     }
 
@@ -164,6 +185,7 @@ impl Limiter {
             backend: Backend::Redis(manager),
             prefix: "scimgate:rl:".into(),
             hit_script: redis::Script::new(HIT_SCRIPT),
+            batched: Default::default(),
         })
     }
 
@@ -230,6 +252,73 @@ impl Limiter {
     /// Count one hit of `key` under `rule`.
     pub async fn hit(&self, key: &str, rule: Rule) -> Decision {
         self.hit_n(key, 1, rule).await
+    }
+
+    /// Count one request of `key` under a request-rate `rule`, deciding without a
+    /// round trip: in process, as [`Limiter::hit`]; with Redis, the hits are counted
+    /// here and added to Redis's count at most every 50 ms per key (in a task of their
+    /// own), and a request is judged by Redis's last count (every instance's) plus the
+    /// hits counted here since. The shared count may lag by 50 ms of traffic per
+    /// instance: right for request rates, which are about storms; failed
+    /// authentications and lock-outs stay exact ([`Limiter::fail`]).
+    pub async fn rate(self: &std::sync::Arc<Self>, key: &str, rule: Rule) -> Decision {
+        if !self.is_shared() {
+            return self.hit(key, rule).await;
+        }
+        let now = Instant::now();
+        let (decision, flush) = {
+            let mut m = self.batched.lock().unwrap_or_else(|p| p.into_inner());
+            let b = m.entry(key.to_string()).or_insert_with(|| Batch {
+                pending: 0,
+                inflight: 0,
+                shared: 0,
+                resets_at: now + rule.window,
+                flushing: false,
+                flushed_at: now - FLUSH_EVERY,
+            });
+            if b.resets_at <= now {
+                b.shared = 0;
+                b.resets_at = now + rule.window;
+            }
+            b.pending += 1;
+            let count = b.shared + b.inflight + b.pending;
+            let flush =
+                (!b.flushing && now.duration_since(b.flushed_at) >= FLUSH_EVERY).then(|| {
+                    b.flushing = true;
+                    b.inflight = std::mem::take(&mut b.pending);
+                    b.inflight
+                });
+            let d = Decision {
+                allowed: count <= u64::from(rule.limit),
+                count,
+                reset_in: b.resets_at.saturating_duration_since(now),
+            };
+            (d, flush)
+        };
+        if let Some(n) = flush {
+            let (me, key) = (self.clone(), key.to_string());
+            tokio::spawn(async move {
+                let d = me.hit_n(&key, n, rule).await;
+                let mut m = me.batched.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(b) = m.get_mut(&key) {
+                    let at = Instant::now();
+                    // a Redis error (count 0) keeps what was known
+                    if d.count > 0 {
+                        b.shared = d.count;
+                        b.resets_at = at + d.reset_in;
+                    } else {
+                        b.pending += n;
+                    }
+                    b.inflight = 0;
+                    b.flushing = false;
+                    b.flushed_at = at;
+                }
+                if m.len() > 100_000 {
+                    m.retain(|_, b| b.resets_at > Instant::now() || b.pending > 0);
+                }
+            });
+        }
+        decision
     }
 
     /// How long `key` stays locked out, if it is.
@@ -328,6 +417,53 @@ mod tests {
         assert!(l.locked_for("ip:1").await.is_none());
         assert!(!l.fail("ip:1", rule, lock).await);
         assert!(l.locked_for("ip:1").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn batched_rates_are_shared_by_two_limiters_within_a_flush() {
+        let Some(url) = crate::testing::redis_url() else {
+            assert!(
+                crate::testing::postgres_url().is_none(),
+                "SCIMGATE_TEST_DATABASE_URL is set: SCIMGATE_TEST_REDIS_URL must be set too"
+            );
+            // in process: the exact count
+            let l = std::sync::Arc::new(Limiter::in_process());
+            let rule = Rule::new(2, Duration::from_secs(5));
+            assert!(l.rate("r", rule).await.allowed);
+            assert!(l.rate("r", rule).await.allowed);
+            assert!(!l.rate("r", rule).await.allowed);
+            return;
+        };
+        let prefix = format!("scimgate:test:{}:", crate::ids::new_id("rl"));
+        let (Ok(a), Ok(b)) = (
+            Limiter::with_redis(&url).await,
+            Limiter::with_redis(&url).await,
+        ) else {
+            panic!("cannot connect to {url}");
+        };
+        let a = std::sync::Arc::new(a.with_prefix(prefix.clone()));
+        let b = std::sync::Arc::new(b.with_prefix(prefix));
+        let rule = Rule::new(10, Duration::from_secs(10));
+        // A's 6 hits: decided here at once, flushed to Redis
+        for _ in 0..6 {
+            assert!(a.rate("dir", rule).await.allowed);
+        }
+        tokio::time::sleep(FLUSH_EVERY * 6).await;
+        assert!(a.rate("dir", rule).await.allowed); // flushes the rest
+        tokio::time::sleep(FLUSH_EVERY * 6).await;
+        // B learns A's 7 hits at its first flush, then refuses past 10 in all
+        assert!(b.rate("dir", rule).await.allowed);
+        tokio::time::sleep(FLUSH_EVERY * 6).await;
+        let mut allowed = 0;
+        for _ in 0..5 {
+            if b.rate("dir", rule).await.allowed {
+                allowed += 1;
+            }
+        }
+        assert_eq!(
+            allowed, 2,
+            "7 of A's + 1 of B's before: 2 more fit under 10"
+        );
     }
 
     #[tokio::test]

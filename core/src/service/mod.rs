@@ -179,7 +179,7 @@ impl Core {
     }
 
     /// Rate-limit counters and lock-outs.
-    pub fn limiter(&self) -> &crate::ratelimit::Limiter {
+    pub fn limiter(&self) -> &Arc<crate::ratelimit::Limiter> {
         &self.limiter
     }
 
