@@ -121,7 +121,8 @@ def main():
                     g = scim.create_group(f"g{k}")
                     for i in range(0, len(ids), 100):
                         scim.add_members(g["id"], ids[i:i + 100])
-                    total += len(api.all_events(directory_id=d["id"]))
+                    total += sum(1 for e in api.all_events(directory_id=d["id"])
+                                 if not e["event"].startswith("dsync.token."))
                 dump(rport)
                 t0 = time.time()
                 api.call("PATCH", f"/webhook_endpoints/{ep['id']}", {"status": "enabled"})
@@ -129,8 +130,9 @@ def main():
                 while got < total and time.time() - t0 < 300:
                     time.sleep(0.2)
                     got = len({e for _, e, _, _ in dump_keep(rport)})
-                dt = time.time() - t0
-                rows.append(("sustained delivery (backlog, 4 directories)", f"{total} events in {dt:.2f} s = {total / dt:,.0f} events/s"))
+                dt = max(at for at, _, _, _ in KEPT) - t0  # to the last arrival
+                rows.append(("sustained delivery (backlog, 4 directories)",
+                             f"{got} of {total} events in {dt:.2f} s = {got / dt:,.0f} events/s"))
                 # 2. latency at a paced rate
                 dump(rport)
                 d = api.new_directory("latency")
