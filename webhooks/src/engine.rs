@@ -35,6 +35,10 @@ const ENSURE_EVERY: Duration = Duration::from_secs(2);
 const HEALTH_EVERY: Duration = Duration::from_secs(10);
 /// Events read per step of a cursor.
 const BATCH: i64 = 100;
+/// Delivered events recorded together at most this many …
+const FLUSH_EVENTS: usize = 50;
+/// … or this long after the first of them was acknowledged.
+const FLUSH_AFTER: Duration = Duration::from_millis(20);
 /// The most response body kept per attempt.
 pub const SNIPPET_BYTES: usize = 1024;
 
@@ -274,12 +278,19 @@ async fn deliver(s: &Arc<Shared>, mut cursor: CursorRow) {
             return release(s, &cursor).await;
         }
         let mut skip: Option<i64> = None;
+        // delivered events not yet recorded: recorded together (one transaction) every
+        // FLUSH_EVENTS or FLUSH_AFTER, before a failure is handled and at the batch's end
+        let mut done: Vec<(EventRow, Outcome)> = Vec::new();
+        let mut since = Instant::now();
         for e in events {
             if !target.events.contains(&e.event) {
                 skip = Some(e.seq);
                 continue;
             }
             if let Some(to) = skip.take() {
+                if !flush(s, &mut cursor, &mut done).await {
+                    return;
+                }
                 let next = skip_to(s, &cursor, to).await;
                 if !step(s, &mut cursor, next) {
                     return;
@@ -289,6 +300,20 @@ async fn deliver(s: &Arc<Shared>, mut cursor: CursorRow) {
             if outcome.error_kind.is_none() {
                 let lag = (clock::now() - e.created_at).to_std().unwrap_or_default();
                 metrics::histogram!(DELIVERY_LAG).record(lag);
+                metrics::counter!(ATTEMPTS, "outcome" => "delivered").increment(1);
+                if done.is_empty() {
+                    since = Instant::now();
+                }
+                done.push((e, outcome));
+                if (done.len() >= FLUSH_EVENTS || since.elapsed() >= FLUSH_AFTER)
+                    && !flush(s, &mut cursor, &mut done).await
+                {
+                    return;
+                }
+                continue;
+            }
+            if !flush(s, &mut cursor, &mut done).await {
+                return;
             }
             let (c2, owner, cfg) = (cursor.clone(), s.owner.clone(), s.cfg.clone());
             let next = blocking(s, move |c| {
@@ -317,6 +342,9 @@ async fn deliver(s: &Arc<Shared>, mut cursor: CursorRow) {
                 return;
             }
         }
+        if !flush(s, &mut cursor, &mut done).await {
+            return;
+        }
         if let Some(to) = skip {
             let next = skip_to(s, &cursor, to).await;
             if !step(s, &mut cursor, next) {
@@ -326,9 +354,27 @@ async fn deliver(s: &Arc<Shared>, mut cursor: CursorRow) {
     }
 }
 
+/// Record the delivered run and move the cursor past it; whether the task goes on.
+async fn flush(
+    s: &Arc<Shared>,
+    cursor: &mut CursorRow,
+    done: &mut Vec<(EventRow, Outcome)>,
+) -> bool {
+    if done.is_empty() {
+        return true;
+    }
+    let run = std::mem::take(done);
+    let (c2, owner, lease) = (cursor.clone(), s.owner.clone(), s.cfg.lease());
+    let next = blocking(s, move |c| {
+        svc::record_delivered(c, &c2, &owner, &run, lease)
+    })
+    .await;
+    step(s, cursor, next)
+}
+
 fn outcome_label(n: &Next) -> &'static str {
     match n {
-        Next::Advanced(_) => "delivered_or_given_up",
+        Next::Advanced(_) => "gave_up",
         Next::RetryAt(_) => "failed",
         Next::Disabled => "disabled",
         Next::Lost => "lost_lease",

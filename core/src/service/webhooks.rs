@@ -610,3 +610,43 @@ pub fn postpone(
     })?;
     Ok(())
 }
+
+/// Record a run of delivered events of a leased cursor (each acknowledged with a 2xx,
+/// in order) in one transaction: their attempts, the endpoint's health, and the cursor
+/// moved past the last one. A crash before it commits only repeats those deliveries.
+pub fn record_delivered(
+    core: &Core,
+    cursor: &CursorRow,
+    owner: &str,
+    delivered: &[(EventRow, Outcome)],
+    lease: std::time::Duration,
+) -> CoreResult<Next> {
+    let Some((last, _)) = delivered.last() else {
+        return Ok(Next::Advanced(cursor.delivered_seq));
+    };
+    let now = clock::now();
+    let until = now + Duration::from_std(lease).unwrap_or(Duration::seconds(60));
+    let rows: Vec<NewAttempt> = delivered
+        .iter()
+        .map(|(e, o)| attempt_row(cursor, e, cursor.attempts + 1, "delivered", o))
+        .collect();
+    let (ep, dir) = (&cursor.endpoint_id, &cursor.directory_id);
+    write_conn(core, |c| {
+        db_relaxed_commit(c)?;
+        for r in &rows {
+            store::insert_attempt(c, r)?;
+        }
+        store::note_outcome(c, ep, true, now)?;
+        let moved = store::advance(
+            c,
+            ep,
+            dir,
+            owner,
+            cursor.delivered_seq,
+            last.seq,
+            now,
+            until,
+        )?;
+        Ok(moved.map_or(Next::Lost, Next::Advanced))
+    })
+}

@@ -392,8 +392,8 @@ pub fn insert_attempt(c: &mut AnyConn, a: &NewAttempt) -> CoreResult<()> {
     Ok(())
 }
 
-/// An endpoint's health after an attempt: a success clears `failing_since`, a
-/// failure sets it unless set.
+/// An endpoint's health after an attempt: a success clears `failing_since` and sets
+/// `last_success_at` (to the second), a failure sets `failing_since` unless set.
 pub fn note_outcome(
     c: &mut AnyConn,
     endpoint: &WebhookEndpointId,
@@ -402,12 +402,22 @@ pub fn note_outcome(
 ) -> CoreResult<()> {
     let t = webhook_endpoints::table.find(endpoint);
     if success {
-        diesel::update(t)
-            .set((
-                webhook_endpoints::last_success_at.eq(Some(now)),
-                webhook_endpoints::failing_since.eq(None::<NaiveDateTime>),
-            ))
-            .execute(c)?;
+        // at most once a second per endpoint unless it was failing: the endpoint's row
+        // is shared by all its cursors' deliveries
+        let stale = now - chrono::Duration::seconds(1);
+        diesel::update(
+            t.filter(
+                webhook_endpoints::failing_since
+                    .is_not_null()
+                    .or(webhook_endpoints::last_success_at.is_null())
+                    .or(webhook_endpoints::last_success_at.lt(stale)),
+            ),
+        )
+        .set((
+            webhook_endpoints::last_success_at.eq(Some(now)),
+            webhook_endpoints::failing_since.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)?;
     } else {
         diesel::update(t.filter(webhook_endpoints::failing_since.is_null()))
             .set(webhook_endpoints::failing_since.eq(Some(now)))
