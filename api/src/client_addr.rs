@@ -100,15 +100,15 @@ pub struct ClientAddr(pub Option<IpAddr>);
 
 impl ClientAddr {
     pub fn of(req: &HttpRequest) -> ClientAddr {
-        let trusted = req
-            .app_data::<actix_web::web::Data<TrustedProxies>>()
-            .map(|d| d.get_ref().clone())
-            .unwrap_or_default();
+        let peer = req.peer_addr().map(|a| a.ip());
+        let Some(trusted) = req.app_data::<actix_web::web::Data<TrustedProxies>>() else {
+            return ClientAddr(peer.map(canonical));
+        };
         let xff = req
             .headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok());
-        ClientAddr(trusted.client_of(req.peer_addr().map(|a| a.ip()), xff))
+        ClientAddr(trusted.client_of(peer, xff))
     }
 }
 

@@ -11,6 +11,11 @@ use serde_json::json;
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+/// A wait as `Retry-After` seconds: rounded up, at least 1.
+fn retry_seconds(d: std::time::Duration) -> u64 {
+    d.as_millis().div_ceil(1000).max(1) as u64
+}
+
 fn status_of(e: &CoreError) -> StatusCode {
     match e {
         CoreError::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -29,6 +34,8 @@ pub struct ScimError {
     pub status: StatusCode,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// `Retry-After` in seconds (a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for ScimError {
@@ -43,6 +50,7 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after: None,
         }
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -54,6 +62,12 @@ impl ScimError {
             None,
             "missing or invalid bearer token",
         )
+    }
+    /// 429 with `Retry-After` (whole seconds, at least 1); Okta and Entra back off on it.
+    pub fn too_many_requests(retry_after: std::time::Duration, detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, None, detail);
+        e.retry_after = Some(retry_seconds(retry_after));
+        e
     }
     pub fn invalid_syntax(detail: impl Into<String>) -> Self {
         Self::new(
@@ -85,6 +99,7 @@ impl From<CoreError> for ScimError {
             status,
             scim_type,
             detail,
+            retry_after: None,
         }
     }
 }
@@ -114,6 +129,9 @@ impl ResponseError for ScimError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
         }
+        if let Some(s) = self.retry_after {
+            r.insert_header((header::RETRY_AFTER, s.to_string()));
+        }
         // for the sync health (scim::health)
         r.extensions_mut()
             .insert(crate::scim::health::Rejection(match self.scim_type {
@@ -130,6 +148,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `Retry-After` in seconds (a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -144,6 +164,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -162,6 +183,16 @@ impl ApiError {
             "unauthorized",
             "missing or invalid API key",
         )
+    }
+    /// 429 with `Retry-After` (whole seconds, at least 1).
+    pub fn too_many_requests(retry_after: std::time::Duration, message: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            message,
+        );
+        e.retry_after = Some(retry_seconds(retry_after));
+        e
     }
 }
 
@@ -212,12 +243,14 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .content_type("application/json")
-            .json(ErrorBody {
-                code: self.code,
-                message: &self.message,
-            })
+        let mut r = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after {
+            r.insert_header((header::RETRY_AFTER, s.to_string()));
+        }
+        r.content_type("application/json").json(ErrorBody {
+            code: self.code,
+            message: &self.message,
+        })
     }
 }
 

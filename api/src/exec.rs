@@ -20,15 +20,26 @@
 //!
 //! A missing or cached credential is answered on the worker; an uncached one is
 //! verified on the pool within the same call as the work (no extra hop).
+//!
+//! Limits (`Core::limiter`, `Settings::limits`), decided on the worker without a
+//! thread: a credential known from the cache counts one request of its directory or
+//! key (429 past the rate); a credential that would be looked up in the database is
+//! first checked against the lock-outs of its client address and its prefix (429,
+//! no database work); every refused credential (401) counts a failure of both, and
+//! the failure that starts a lock-out is audited (`auth.locked_out`).
+
+use std::time::Duration;
 
 use actix_web::error::BlockingError;
 use actix_web::web;
-
+use scimgate_core::audit::Actor;
+use scimgate_core::ratelimit::Rule;
+use scimgate_core::service::auth_limits::{self, FailureKey};
 use scimgate_core::service::{self, Write};
 use scimgate_core::{Core, CoreError};
 
 /// A request's credential (see `crate::auth`), verified where the request runs.
-pub trait Credential: Send + 'static {
+pub trait Credential: Clone + Send + 'static {
     /// What a verified credential opens (a directory for a directory token).
     type Principal: Send + 'static;
     /// Its surface's error.
@@ -40,11 +51,60 @@ pub trait Credential: Send + 'static {
     /// Verify on the HTTP worker without waiting: `None` when that would wait, and
     /// [`Credential::verify`] runs on the blocking pool instead.
     fn verify_cached(&self, core: &Core) -> Option<Result<Self::Principal, Self::Error>>;
+
+    /// What counts this credential's failures, as `(kind, value)`: its client address
+    /// and its prefix; nothing when no credential was presented.
+    fn failure_keys(&self) -> Vec<FailureKey>;
+
+    /// The limiter key and rule counting a verified principal's requests, if limited.
+    fn rate_key(&self, core: &Core, principal: &Self::Principal) -> Option<(String, Rule)>;
+
+    /// Whether `e` refuses the credential itself (a 401), which counts as a failure.
+    fn is_refusal(e: &Self::Error) -> bool;
+
+    /// The 429 of a caller locked out or past its rate, for `retry_after`.
+    fn too_many(retry_after: Duration, detail: &str) -> Self::Error;
+
+    /// Who failed, for the audit record of a lock-out.
+    fn anonymous(&self) -> Actor;
 }
 
-/// The principal if the worker knows it now; `Err` if the credential is refused now.
-fn known<C: Credential>(cred: &C, core: &Core) -> Result<Option<C::Principal>, C::Error> {
-    cred.verify_cached(core).transpose()
+/// Before any work, on the worker: the principal if the cache knows it (and it is
+/// within its rate); `None` when it must be verified on the pool and the caller is not
+/// locked out; `Err` if refused now.
+async fn admit<C: Credential>(core: &Core, cred: &C) -> Result<Option<C::Principal>, C::Error> {
+    match cred.verify_cached(core) {
+        Some(Ok(p)) => {
+            if let Some((key, rule)) = cred.rate_key(core, &p) {
+                let d = core.limiter().hit(&key, rule).await;
+                if !d.allowed {
+                    return Err(C::too_many(
+                        d.reset_in,
+                        "request rate limit exceeded; retry after the Retry-After delay",
+                    ));
+                }
+            }
+            Ok(Some(p))
+        }
+        Some(Err(e)) => {
+            failed(core, cred, &e).await;
+            Err(e)
+        }
+        None => match auth_limits::locked_for(core, &cred.failure_keys()).await {
+            Some(left) => Err(C::too_many(
+                left,
+                "too many failed authentications; retry after the Retry-After delay",
+            )),
+            None => Ok(None),
+        },
+    }
+}
+
+/// Count a refused credential against its address and prefix (`auth_limits`).
+async fn failed<C: Credential>(core: &Core, cred: &C, e: &C::Error) {
+    if C::is_refusal(e) {
+        auth_limits::failed(core, &cred.failure_keys(), &cred.anonymous()).await;
+    }
 }
 
 /// On the blocking pool: verify the credential unless `principal` is already known,
@@ -60,15 +120,23 @@ where
     T: Send + 'static,
     F: FnOnce(&Core, &C::Principal) -> Result<T, C::Error> + Send + 'static,
 {
-    let core = core.clone();
-    web::block(move || {
+    // only an uncached credential's failure is counted here (a cached one's by `admit`)
+    let counted = principal.is_none().then(|| cred.clone());
+    let c = core.clone();
+    let res = web::block(move || {
         let p = match principal {
             Some(p) => p,
-            None => cred.verify(&core)?,
+            None => cred.verify(&c)?,
         };
-        f(&core, &p)
+        f(&c, &p)
     })
-    .await?
+    .await
+    .map_err(C::Error::from)
+    .and_then(|r| r);
+    if let (Err(e), Some(cred)) = (&res, &counted) {
+        failed(core, cred, e).await;
+    }
+    res
 }
 
 /// Run `f` on the blocking pool, the credential verified first.
@@ -78,7 +146,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Core, &C::Principal) -> Result<T, C::Error> + Send + 'static,
 {
-    let principal = known(&cred, core)?;
+    let principal = admit(core, &cred).await?;
     on_pool(core, cred, principal, f).await
 }
 
@@ -90,7 +158,7 @@ where
     T: Send + 'static,
     F: Fn(&Core, &C::Principal) -> Result<T, C::Error> + Send + 'static,
 {
-    let principal = known(&cred, core)?;
+    let principal = admit(core, &cred).await?;
     if let Some(p) = &principal {
         if let Some(done) = service::without_waiting(|| f(core, p)) {
             return done;
@@ -115,7 +183,7 @@ where
     P: FnOnce(&Core, &C::Principal) -> Result<Write<T>, CoreError> + Send + 'static,
     R: FnOnce(&Core, &C::Principal, T) -> Result<O, C::Error> + Send + 'static,
 {
-    let principal = known(&cred, core)?;
+    let principal = admit(core, &cred).await?;
     if let (Some(p), Ok(rt)) = (&principal, tokio::runtime::Handle::try_current()) {
         let done = core.run_async(prepare(core, p)?, rt).await?;
         return render(core, p, done);

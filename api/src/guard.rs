@@ -30,25 +30,44 @@ fn body_left_unread(req: &HttpRequest, status: StatusCode) -> bool {
     has_body && (!reads_body || status.is_client_error() || status.is_server_error())
 }
 
+/// The longest request target (path and query) a route is given. Past it, up to the
+/// HTTP layer's own limit (65,534 bytes, answered by actix with an empty 400 before
+/// any middleware), the client gets 414 with its surface's error body (RFC 9110
+/// §15.5.15; a SCIM client a RFC 7644 §3.12 body). Filters are capped at 4,096
+/// characters, so no valid request comes near it.
+pub const MAX_REQUEST_TARGET: usize = 16 * 1024;
+
 /// The middleware: a URL holding a NUL (`%00`) is rejected before routing (no stored
-/// id or value holds one, and PostgreSQL text cannot); a connection whose request
-/// body was left unread is closed after the response.
+/// id or value holds one, and PostgreSQL text cannot), and so is a request target
+/// past [`MAX_REQUEST_TARGET`]; a connection whose request body was left unread is
+/// closed after the response.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let uri = req.uri().to_string();
-    if uri.contains("%00") || uri.contains('\0') {
-        let detail = "the request URL contains a NUL character";
+    let refusal = if uri.len() > MAX_REQUEST_TARGET {
+        Some((
+            StatusCode::URI_TOO_LONG,
+            None,
+            format!("the request target is longer than {MAX_REQUEST_TARGET} bytes"),
+        ))
+    } else if uri.contains("%00") || uri.contains('\0') {
+        Some((
+            StatusCode::BAD_REQUEST,
+            Some(ScimType::InvalidValue),
+            "the request URL contains a NUL character".to_string(),
+        ))
+    } else {
+        None
+    };
+    if let Some((status, scim_type, detail)) = refusal {
         let res = if is_scim(req.path()) {
-            ScimError::new(
-                StatusCode::BAD_REQUEST,
-                Some(ScimType::InvalidValue),
-                detail,
-            )
-            .error_response()
-        } else {
+            ScimError::new(status, scim_type, detail).error_response()
+        } else if status == StatusCode::BAD_REQUEST {
             ApiError::bad_request(detail).error_response()
+        } else {
+            ApiError::new(status, "request_target_too_long", detail).error_response()
         };
         return Ok(req.into_response(res).map_into_right_body());
     }

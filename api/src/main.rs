@@ -2,6 +2,7 @@
 //! commands of ../shared/docs/PRODUCT.md "Command line and configuration").
 
 mod auth;
+mod check;
 mod client_addr;
 mod config;
 mod error;
@@ -12,6 +13,7 @@ mod scim;
 mod server;
 mod state;
 mod vendor;
+mod webhooks_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -22,11 +24,14 @@ use config::Config;
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+use scimgate_core::audit::{Actor, Entry, Outcome, Verdict};
 use scimgate_core::bus::Bus;
+use scimgate_core::ids::{ApiKeyId, PrefixedId};
 use scimgate_core::json::text;
-use scimgate_core::service::{admin, admin_ui};
+use scimgate_core::scope::Scopes;
+use scimgate_core::service::{admin, admin_ui, api_keys, audit};
 use scimgate_core::store::Db;
-use scimgate_core::{wire, Core};
+use scimgate_core::{wire, wire_api_key, Core};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +50,9 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Validate the configuration and reach the database, its migrations and Redis:
+    /// one line per check, exit status 1 if any failed.
+    Check,
     /// Vendor API keys.
     #[command(name = "api-keys")]
     ApiKeys {
@@ -66,6 +74,24 @@ enum Command {
         #[command(subcommand)]
         cmd: DirectoriesCmd,
     },
+    /// Webhook endpoints (signed, ordered delivery of the events).
+    Webhooks {
+        #[command(subcommand)]
+        cmd: webhooks_cli::WebhooksCmd,
+    },
+    /// The audit log of privileged actions.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Print every audit record as NDJSON, oldest first.
+    Export,
+    /// Check the hash chain; exits 1 and names the first broken link if it is broken.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -74,7 +100,18 @@ enum ApiKeysCmd {
     Create {
         #[arg(long)]
         name: String,
+        /// A scope of the key (repeatable): events:read, directories:read,
+        /// directories:write, portal:write, admin. Default: all of them.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// When the key stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z).
+        #[arg(long)]
+        expires_at: Option<String>,
     },
+    /// List the keys that are not revoked (never the keys themselves), as JSON lines.
+    List,
+    /// Revoke a key by id: refused by every instance within a second.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -154,8 +191,10 @@ enum DirectoriesCmd {
 fn init_tracing(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // colours only for a terminal: a log file or a pipe gets plain text
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if cfg.log_json {
         builder.json().init();
@@ -170,37 +209,101 @@ fn open_core(cfg: &Config, bus: Bus) -> anyhow::Result<Core> {
     Ok(Core::new(db, bus, cfg.settings()))
 }
 
+/// `scimgate api-keys …`, audited as the command line's actions.
+fn api_keys_command(cfg: &Config, cmd: ApiKeysCmd) -> anyhow::Result<()> {
+    // a revocation from here reaches running instances as their cached verifications
+    // expire (service::auth::CACHE_TTL, under a second)
+    let core = open_core(cfg, Bus::in_process())?;
+    match cmd {
+        ApiKeysCmd::Create {
+            name,
+            scopes,
+            expires_at,
+        } => {
+            let scopes = if scopes.is_empty() {
+                Scopes::all()
+            } else {
+                Scopes::parse_names(&scopes).map_err(|e| anyhow::anyhow!("{e}"))?
+            };
+            let expires_at = expires_at
+                .map(|t| {
+                    chrono::DateTime::parse_from_rfc3339(&t)
+                        .map(|t| t.naive_utc())
+                        .with_context(|| format!("--expires-at {t:?} is no RFC 3339 timestamp"))
+                })
+                .transpose()?;
+            let entry = Entry::new(&Actor::cli(), "api_key.created", Outcome::Success)
+                .target_kind("api_key")
+                .details(json!({"name": name, "scopes": scopes.names()}));
+            let (row, secret) = audit::audited(
+                &core,
+                entry,
+                || api_keys::create(&core, &name, scopes, expires_at),
+                |(row, _)| Some(row.id.to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                text(&wire_api_key::NewApiKey {
+                    key: wire_api_key::ApiKey::from(&row),
+                    api_key: secret,
+                })
+            );
+        }
+        ApiKeysCmd::List => {
+            for k in api_keys::list(&core).map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("{}", text(&wire_api_key::ApiKey::from(&k)));
+            }
+        }
+        ApiKeysCmd::Revoke { id } => {
+            let entry = Entry::new(&Actor::cli(), "api_key.revoked", Outcome::Success)
+                .target("api_key", id.clone());
+            let row = audit::audited(
+                &core,
+                entry,
+                || api_keys::revoke(&core, &ApiKeyId::parse_or_not_found(&id)?),
+                |_| None,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", json!({"id": row.id, "revoked": true}));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Check) {
+        // a bad configuration is one of the lines, not an error before them
+        std::process::exit(if check::run(Config::from_env()) { 0 } else { 1 });
+    }
     let cfg = Config::from_env()?;
     init_tracing(&cfg);
     match cli.command {
         Command::Serve => server::serve(cfg),
+        Command::Check => Ok(()),
         Command::Migrate => {
             let db = Db::connect_oneshot(&cfg.database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
             let applied = db.migrate().map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", json!({"applied": applied}));
             Ok(())
         }
-        Command::ApiKeys {
-            cmd: ApiKeysCmd::Create { name },
-        } => {
-            let core = open_core(&cfg, Bus::in_process())?;
-            let (row, secret) =
-                admin::create_api_key(&core, &name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "{}",
-                json!({"id": row.id, "name": row.name, "api_key": secret})
-            );
-            Ok(())
-        }
+        Command::ApiKeys { cmd } => api_keys_command(&cfg, cmd),
         Command::Admins {
             cmd: AdminsCmd::Create { email },
         } => {
             let password = admin_password(&email)?;
             let core = open_core(&cfg, Bus::in_process())?;
-            let (id, email) = admin::create_admin(&core, &email, &password)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let entry = Entry::new(&Actor::cli(), "admin_user.created", Outcome::Success)
+                .target_kind("admin_user")
+                .details(json!({ "email": email }));
+            let (id, email) = audit::audited(
+                &core,
+                entry,
+                || admin::create_admin(&core, &email, &password),
+                |(id, _)| Some(id.to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", json!({"id": id, "email": email}));
             Ok(())
         }
@@ -236,8 +339,16 @@ fn main() -> anyhow::Result<()> {
             cmd: OrganizationsCmd::Create { name, domains },
         } => {
             let core = open_core(&cfg, Bus::in_process())?;
-            let org = admin::create_organization(&core, &name, &domains)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let entry = Entry::new(&Actor::cli(), "organization.created", Outcome::Success)
+                .target_kind("organization")
+                .details(json!({"name": name, "domains": domains}));
+            let org = audit::audited(
+                &core,
+                entry,
+                || admin::create_organization(&core, &name, &domains),
+                |o| Some(o.id.to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", text(&wire::Organization::from(&org)));
             Ok(())
         }
@@ -250,14 +361,57 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let core = open_core(&cfg, Bus::in_process())?;
-            let created = admin::directory_request(&organization, &dir_type)
-                .and_then(|(organization, dir_type)| {
-                    admin::create_directory(&core, &organization, dir_type, name.as_deref())
-                })
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("creating the directory")?;
+            let entry = Entry::new(&Actor::cli(), "directory.created", Outcome::Success)
+                .target_kind("directory")
+                .details(json!({"organization_id": organization, "type": dir_type}));
+            let created = audit::audited(
+                &core,
+                entry,
+                || {
+                    let (org, dt) = admin::directory_request(&organization, &dir_type)?;
+                    admin::create_directory(&core, &org, dt, name.as_deref())
+                },
+                |c| Some(c.directory.id.to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("creating the directory")?;
             println!("{}", text(&wire::CreatedDirectory::from(&created)));
             Ok(())
+        }
+        Command::Webhooks { cmd } => {
+            let core = open_core(&cfg, Bus::in_process())?.with_sealer(cfg.sealer()?);
+            webhooks_cli::run(&cfg, &core, cmd)
+        }
+        Command::Audit { cmd } => {
+            let core = open_core(&cfg, Bus::in_process())?;
+            match cmd {
+                AuditCmd::Export => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    audit::export(&core, &mut out).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    std::io::Write::flush(&mut out).context("writing the export")?;
+                    Ok(())
+                }
+                AuditCmd::Verify => {
+                    match audit::verify(&core).map_err(|e| anyhow::anyhow!("{e}"))? {
+                        Verdict::Intact { records, anchor } => {
+                            println!(
+                                "{}",
+                                json!({"intact": true, "records": records, "anchor": anchor})
+                            );
+                            Ok(())
+                        }
+                        Verdict::Broken { seq, reason } => {
+                            println!(
+                                "{}",
+                                json!({"intact": false, "broken_at": seq, "reason": reason})
+                            );
+                            eprintln!("audit chain broken at record {seq}: {reason}");
+                            std::process::exit(1);
+                        }
+                    }
+                }
+            }
         }
     }
 }

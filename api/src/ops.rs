@@ -127,8 +127,11 @@ fn surface(path: &str) -> &'static str {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // load balancers probe with HEAD: answered as GET, without the body
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/healthz", web::head().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/readyz", web::head().to(readyz))
         .route("/metrics", web::get().to(metrics));
 }
 

@@ -11,8 +11,9 @@ use crate::client_addr::ClientAddr;
 use crate::config::Config;
 use crate::state::{AppState, Metrics};
 use crate::{guard, ops, scim, vendor};
+use scimgate_core::audit::{Actor, Entry, Outcome};
 use scimgate_core::bus::Bus;
-use scimgate_core::service::admin;
+use scimgate_core::service::{api_keys, audit};
 use scimgate_core::store::{redact_url, Db};
 use scimgate_core::{maintenance, Core};
 
@@ -48,16 +49,31 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(url) = &cfg.redis_url {
         let limiter = scimgate_core::ratelimit::Limiter::with_redis(url)
             .await
-            .map_err(|e| anyhow::anyhow!("SCIMGATE_REDIS_URL: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("SCIMGATE_REDIS_URL: {e}"))?
+            .with_prefix(scimgate_core::ratelimit::Limiter::prefix_for_database(
+                &cfg.database_url,
+            ));
         core = core.with_limiter(limiter);
     }
-    if let Some(key) = &cfg.bootstrap_api_key {
-        let created = admin::ensure_api_key(&core, key, "bootstrap")
-            .map_err(|e| anyhow::anyhow!("SCIMGATE_BOOTSTRAP_API_KEY: {e}"))?;
-        tracing::info!(created, "bootstrap API key ensured");
+    // the configured bootstrap key exists; one no longer configured is revoked
+    let sync = api_keys::sync_bootstrap(&core, cfg.bootstrap_api_key.as_deref())
+        .map_err(|e| anyhow::anyhow!("SCIMGATE_BOOTSTRAP_API_KEY: {e}"))?;
+    if sync.created {
+        tracing::info!("bootstrap API key created");
+    }
+    for id in &sync.revoked {
+        tracing::info!(key_id = %id, "bootstrap API key no longer configured: revoked");
+        audit::note(
+            &core,
+            Entry::new(&Actor::system(), "api_key.revoked", Outcome::Success)
+                .target("api_key", id.to_string())
+                .details(serde_json::json!({"reason": "no longer SCIMGATE_BOOTSTRAP_API_KEY"})),
+        );
     }
     // cache invalidations from other instances, event retention, WAL checkpoints
     maintenance::spawn(&core);
+    // webhook delivery workers (scimgate_webhooks)
+    scimgate_webhooks::spawn(&core, cfg.webhooks.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let admin_ui = Arc::new(
         scimgate_admin_ui::AdminUi::new(core.clone(), &cfg.public_url, |r| ClientAddr::of(r).0)
             .map_err(|e| anyhow::anyhow!(e))?,
@@ -70,9 +86,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         metrics,
     });
     let listen = cfg.listen.clone();
-    tracing::info!(listen = %listen, public_url = %cfg.public_url, "scimgate listening");
     let trusted = web::Data::new(cfg.trusted_proxies.clone());
-    HttpServer::new(move || {
+    // HSTS only where clients reach scimgate over https (RFC 6797 §7.2: never over http)
+    let hsts = cfg.public_url.starts_with("https://");
+    let server = HttpServer::new(move || {
         let st = state.clone();
         let timings = ops::RouteTimings::default();
         App::new()
@@ -119,6 +136,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
                 .instrument(span)
             })
             .wrap(actix_web::middleware::from_fn(guard::guard))
+            .wrap(security_headers(hsts))
             .configure(ops::configure)
             .configure(scim::configure)
             .configure(vendor::configure)
@@ -130,8 +148,18 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     // abandoned long polls must not hold a shutdown for their whole wait
     .shutdown_timeout(5)
     .bind(&listen)
-    .with_context(|| format!("binding {listen}"))?
-    .run()
-    .await
-    .context("HTTP server")
+    .map_err(|e| anyhow::anyhow!("cannot listen on SCIMGATE_LISTEN={listen}: {e}"))?;
+    tracing::info!(listen = %listen, public_url = %cfg.public_url, "scimgate listening");
+    server.run().await.context("HTTP server")
+}
+
+/// Headers on every response: `X-Content-Type-Options: nosniff`, and HSTS when the
+/// public URL is https. A handler's own value of either is kept.
+fn security_headers(hsts: bool) -> actix_web::middleware::DefaultHeaders {
+    let h = actix_web::middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
+    if hsts {
+        h.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        h
+    }
 }

@@ -154,3 +154,168 @@ fn admins_create_takes_the_password_from_the_environment_or_stdin() {
     let v = json_of(&out);
     assert_eq!(v["email"], "two@acme.com");
 }
+
+#[test]
+fn audit_export_and_verify_report_the_first_broken_link() {
+    let db = TestDatabase::new();
+    let data = TempDir::with_prefix("scimgate-cli-").unwrap();
+    json_of(&run(
+        &db,
+        &data,
+        &["api-keys", "create", "--name", "ci"],
+        &[],
+    ));
+    json_of(&run(
+        &db,
+        &data,
+        &["organizations", "create", "--name", "Acme"],
+        &[],
+    ));
+    // a refused command is recorded as a failure
+    let bad = run(&db, &data, &["organizations", "create", "--name", " "], &[]);
+    assert!(!bad.status.success());
+    let out = run(&db, &data, &["audit", "export"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["actor"]["type"].as_str().unwrap(),
+                l["action"].as_str().unwrap(),
+                l["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("cli", "api_key.created", "success"),
+            ("cli", "organization.created", "success"),
+            ("cli", "organization.created", "failure"),
+        ]
+    );
+    assert!(lines[0]["target"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("key_"));
+    let ok = json_of(&run(&db, &data, &["audit", "verify"], &[]));
+    assert_eq!(ok["intact"], true);
+    assert_eq!(ok["records"], 3);
+    // a changed record: verify names it and exits non-zero
+    scimgate_core::testing::tamper_audit_record(&db.db(), 2, "organization.deleted").unwrap();
+    let broken = run(&db, &data, &["audit", "verify"], &[]);
+    assert_eq!(broken.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert_eq!(v["intact"], false);
+    assert_eq!(v["broken_at"], 2);
+}
+
+#[test]
+fn an_unusable_listen_address_or_database_fails_fast_with_the_reason() {
+    let db = TestDatabase::new();
+    let data = TempDir::with_prefix("scimgate-cli-").unwrap();
+    let t0 = std::time::Instant::now();
+    let o = run(
+        &db,
+        &data,
+        &["serve"],
+        &[("SCIMGATE_LISTEN", "not-an-address"), ("RUST_LOG", "info")],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot listen on SCIMGATE_LISTEN=not-an-address:"),
+        "{err}"
+    );
+    // the reason follows, and no "listening" line before the failure; plain text in a pipe
+    assert!(!err.contains("scimgate listening"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI colour codes in a pipe: {err}"
+    );
+    // a database nobody listens on: one clear line, at once
+    let o = run(
+        &db,
+        &data,
+        &["migrate"],
+        &[(
+            "SCIMGATE_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/nothing",
+        )],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot connect to postgres://postgres"),
+        "{err}"
+    );
+    assert!(
+        err.contains("127.0.0.1:1/nothing: connection to server"),
+        "{err}"
+    );
+    assert_eq!(err.matches("cannot connect").count(), 1, "{err}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn check_names_each_problem_on_its_line_and_fails() {
+    let db = TestDatabase::new();
+    let data = TempDir::with_prefix("scimgate-cli-").unwrap();
+    let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let ok = run(&db, &data, &["check"], &[]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let out = text(&ok);
+    for line in [
+        "ok   configuration",
+        "ok   database",
+        " pending (the last: ",
+        "ok   redis",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    json_of(&run(&db, &data, &["migrate"], &[]));
+    assert!(text(&run(&db, &data, &["check"], &[])).contains("ok   migrations: up to date"));
+    // each problem on its own line, and a non-zero exit
+    for (env, want) in [
+        (
+            vec![("SCIMGATE_MAX_PAGE_SIZE", "0")],
+            "FAIL configuration: ",
+        ),
+        (
+            vec![("SCIMGATE_DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")],
+            "FAIL database: ",
+        ),
+        (
+            vec![("SCIMGATE_REDIS_URL", "redis://127.0.0.1:1")],
+            "FAIL redis: ",
+        ),
+        (
+            vec![(
+                "SCIMGATE_BOOTSTRAP_API_KEY",
+                "sk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            )],
+            "FAIL bootstrap API key: guessable",
+        ),
+        (
+            vec![("SCIMGATE_LISTEN", "nowhere:http")],
+            "FAIL listen address: ",
+        ),
+    ] {
+        let o = run(&db, &data, &["check"], &env);
+        assert_eq!(o.status.code(), Some(1), "{want}: {}", text(&o));
+        assert!(text(&o).contains(want), "{want}: {}", text(&o));
+    }
+}

@@ -16,6 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::clock;
 
+/// The prefix of a record's id (`audit_…`).
+pub const ID_PREFIX: &str = "audit";
+
 /// The `prev_hash` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -174,14 +177,30 @@ impl Entry {
         self
     }
 
+    /// The kind of the target, whose id is known once the action is done.
+    pub fn target_kind(mut self, kind: &str) -> Entry {
+        self.target_type = Some(kind.to_string());
+        self
+    }
+
     pub fn details(mut self, details: serde_json::Value) -> Entry {
         self.details = details;
         self
     }
 }
 
-/// A stored record, as the chain covers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored record, as the chain covers it (a row of `audit_log`).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    diesel::Queryable,
+    diesel::Selectable,
+    diesel::Insertable,
+    diesel::QueryableByName,
+)]
+#[diesel(table_name = crate::store::schema::audit_log)]
 pub struct Record {
     pub seq: i64,
     pub id: String,
@@ -254,29 +273,69 @@ impl Record {
         hex::encode(h.finalize())
     }
 
-    /// The WorkOS-style JSON object of `GET /audit_logs` and `scimgate audit export`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "object": "audit_log_entry",
-            "id": self.id,
-            "sequence": self.seq,
-            "occurred_at": clock::to_workos(self.at),
-            "actor": {
-                "type": self.actor_kind,
-                "id": self.actor_id,
-                "name": self.actor_name,
-                "client_address": self.client_addr,
-                "user_agent": self.user_agent,
+    /// The WorkOS-style object of `GET /audit_logs` and `scimgate audit export`.
+    pub fn wire(&self) -> WireRecord<'_> {
+        WireRecord {
+            object: "audit_log_entry",
+            id: &self.id,
+            sequence: self.seq,
+            occurred_at: clock::to_workos(self.at),
+            actor: WireActor {
+                kind: &self.actor_kind,
+                id: self.actor_id.as_deref(),
+                name: self.actor_name.as_deref(),
+                client_address: self.client_addr.as_deref(),
+                user_agent: self.user_agent.as_deref(),
             },
-            "action": self.action,
-            "target": {"type": self.target_type, "id": self.target_id},
-            "outcome": self.outcome,
-            "details": serde_json::from_str::<serde_json::Value>(&self.details)
-                .unwrap_or(serde_json::Value::Null),
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        })
+            action: &self.action,
+            target: WireTarget {
+                kind: self.target_type.as_deref(),
+                id: self.target_id.as_deref(),
+            },
+            outcome: &self.outcome,
+            details: serde_json::from_str(&self.details).unwrap_or(serde_json::Value::Null),
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+        }
     }
+
+    /// [`Record::wire`] as a JSON value.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.wire()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A record on the wire (`GET /audit_logs`, NDJSON export), in this field order.
+#[derive(Debug, Serialize)]
+pub struct WireRecord<'a> {
+    pub object: &'static str,
+    pub id: &'a str,
+    pub sequence: i64,
+    pub occurred_at: String,
+    pub actor: WireActor<'a>,
+    pub action: &'a str,
+    pub target: WireTarget<'a>,
+    pub outcome: &'a str,
+    pub details: serde_json::Value,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WireActor<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub client_address: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WireTarget<'a> {
+    #[serde(rename = "type")]
+    pub kind: Option<&'a str>,
+    pub id: Option<&'a str>,
 }
 
 /// What [`verify`] found.
@@ -339,6 +398,20 @@ impl Verifier {
                 return;
             }
             self.last = Some((r.seq, r.hash.clone()));
+        }
+    }
+
+    /// A verifier of a chain that continues from `anchor` (the `seq` and hash of the
+    /// last record removed by retention), or from [`GENESIS`] before record 1: a first
+    /// record that does not follow it is a broken link (records removed from the head
+    /// by anything but retention).
+    pub fn from_anchor(anchor: Option<(i64, String)>) -> Verifier {
+        let (seq, hash) = anchor.unwrap_or((0, GENESIS.to_string()));
+        Verifier {
+            last: Some((seq, hash.clone())),
+            anchor: Some(hash),
+            records: 0,
+            broken: None,
         }
     }
 
@@ -444,6 +517,31 @@ mod tests {
         let c = chain(5);
         let anchor = c[1].hash.clone();
         assert_eq!(verify(&c[2..]), Verdict::Intact { records: 3, anchor });
+    }
+
+    #[test]
+    fn a_chain_must_follow_its_anchor() {
+        let c = chain(5);
+        let mut v = Verifier::from_anchor(None);
+        v.feed(&c);
+        assert!(matches!(v.verdict(), Verdict::Intact { records: 5, .. }));
+        // the head removed without retention's anchor
+        let mut v = Verifier::from_anchor(None);
+        v.feed(&c[2..]);
+        assert!(matches!(v.verdict(), Verdict::Broken { seq: 3, .. }));
+        // retention's anchor
+        let mut v = Verifier::from_anchor(Some((2, c[1].hash.clone())));
+        v.feed(&c[2..]);
+        assert_eq!(
+            v.verdict(),
+            Verdict::Intact {
+                records: 3,
+                anchor: c[1].hash.clone()
+            }
+        );
+        let mut v = Verifier::from_anchor(Some((2, GENESIS.to_string())));
+        v.feed(&c[2..]);
+        assert!(matches!(v.verdict(), Verdict::Broken { seq: 3, .. }));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Notice {
     Revoked { hash: String },
     /// A directory changed (deleted, mappings): drop cached directory rows.
     DirectoryChanged { directory_id: DirectoryId },
+    /// Webhook endpoints or cursors changed (enabled, redelivery): workers look again.
+    Webhooks,
 }
 
 #[derive(Clone)]

@@ -82,6 +82,7 @@ pub const EVENT: &str = "event";
 pub const API_KEY: &str = "key";
 pub const ROLE_MAPPING: &str = "role_mapping";
 pub const ADMIN_USER: &str = "admin_user";
+pub const WEBHOOK_ENDPOINT: &str = "we";
 
 /// True when `id` looks like an id of that prefix (cheap shape check, not existence).
 pub fn has_prefix(id: &str, prefix: &str) -> bool {
@@ -400,6 +401,12 @@ prefixed_id!(
     AdminUserId,
     ADMIN_USER,
     "operator"
+);
+prefixed_id!(
+    /// A webhook endpoint (`we_…`, WIRE-COMPAT.md §7).
+    WebhookEndpointId,
+    WEBHOOK_ENDPOINT,
+    "webhook endpoint"
 );
 
 impl EventId {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod model;
 pub mod ratelimit;
 pub mod scim;
+pub mod scope;
 pub mod seal;
 pub mod secrets;
 pub mod service;
@@ -19,6 +20,8 @@ pub mod store;
 pub mod telemetry;
 pub mod testing;
 pub mod wire;
+pub mod wire_api_key;
+pub mod wire_webhooks;
 
 pub use error::{CoreError, CoreResult, ScimType};
 pub use service::{maintenance, Core, InactivePolicy, Settings};

@@ -249,6 +249,8 @@ pub struct TokenRow {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// After this the token is refused (`None`: never).
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -261,6 +263,12 @@ pub struct ApiKeyRow {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Space-separated scope names (`crate::scope::Scopes::from_stored`).
+    pub scopes: String,
+    /// After this the key is refused (`None`: never).
+    pub expires_at: Option<NaiveDateTime>,
+    /// The key of `SCIMGATE_BOOTSTRAP_API_KEY` (revoked once the setting names another).
+    pub is_bootstrap: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, QueryableByName)]

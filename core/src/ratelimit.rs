@@ -29,6 +29,36 @@ impl Rule {
     }
 }
 
+/// The limits scimgate applies (configured by `SCIMGATE_AUTH_FAILURES_PER_MINUTE`,
+/// `SCIMGATE_AUTH_LOCKOUT_SECONDS`, `SCIMGATE_SCIM_REQUESTS_PER_MINUTE`,
+/// `SCIMGATE_API_REQUESTS_PER_MINUTE`; see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed authentications per client address and per credential prefix.
+    pub auth_failures: Rule,
+    /// How long a client address or credential prefix past `auth_failures` is refused.
+    pub lockout: Duration,
+    /// Requests per directory on the SCIM surface (`None`: unlimited).
+    pub scim_per_directory: Option<Rule>,
+    /// Requests per API key on the vendor API (`None`: unlimited).
+    pub api_per_key: Option<Rule>,
+}
+
+impl Default for Limits {
+    /// 20 failures a minute lock out for 5 minutes; 300,000 SCIM requests a minute per
+    /// directory (5,000 a second: an IdP's full sync runs far below it, a storm is held
+    /// to it) and 60,000 vendor requests a minute per key.
+    fn default() -> Limits {
+        const MINUTE: Duration = Duration::from_secs(60);
+        Limits {
+            auth_failures: Rule::new(20, MINUTE),
+            lockout: Duration::from_secs(300),
+            scim_per_directory: Some(Rule::new(300_000, MINUTE)),
+            api_per_key: Some(Rule::new(60_000, MINUTE)),
+        }
+    }
+}
+
 /// The answer to a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
@@ -135,6 +165,13 @@ impl Limiter {
             prefix: "scimgate:rl:".into(),
             hit_script: redis::Script::new(HIT_SCRIPT),
         })
+    }
+
+    /// The key prefix of one deployment: instances on the same database share their
+    /// counters in Redis, and deployments (or test runs) sharing a Redis do not.
+    pub fn prefix_for_database(database_url: &str) -> String {
+        let h = crate::secrets::hash(&crate::store::redact_url(database_url));
+        format!("scimgate:rl:{}:", &h[..12])
     }
 
     /// Keys under another prefix (tests share one Redis).

@@ -116,6 +116,18 @@ impl TestDatabase {
     }
 }
 
+/// Change the action of audit record `seq` behind the chain's back (tamper-evidence
+/// tests of the command line, which has no SQL of its own).
+pub fn tamper_audit_record(db: &Db, seq: i64, action: &str) -> crate::CoreResult<()> {
+    use crate::store::schema::audit_log;
+    use diesel::prelude::*;
+    let mut conn = db.conn()?;
+    diesel::update(audit_log::table.filter(audit_log::seq.eq(seq)))
+        .set(audit_log::action.eq(action))
+        .execute(&mut conn)?;
+    Ok(())
+}
+
 impl Default for TestDatabase {
     fn default() -> Self {
         Self::new()

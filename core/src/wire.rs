@@ -325,6 +325,9 @@ pub struct DirectoryToken {
     pub token_suffix: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// scimgate's addition: present only for a token that expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 impl From<&TokenRow> for DirectoryToken {
@@ -337,6 +340,7 @@ impl From<&TokenRow> for DirectoryToken {
             token_suffix: t.suffix.clone(),
             created_at: clock::to_workos(t.created_at),
             last_used_at: t.last_used_at.map(clock::to_workos),
+            expires_at: t.expires_at.map(clock::to_workos),
         }
     }
 }
@@ -577,6 +581,7 @@ mod tests {
 
     fn token(last_used: bool) -> TokenRow {
         TokenRow {
+            expires_at: None,
             id: TokenId::test("directory_token_01"),
             directory_id: DirectoryId::test("directory_01"),
             name: "default".into(),

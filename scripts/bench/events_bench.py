@@ -33,7 +33,7 @@ import urllib.request
 
 import aiohttp
 
-API_KEY = "sk_bench_" + "0123456789abcdefghijklmnopqrstuv"
+API_KEY = "sk_bench_" + "9f3c1a7e5b2d8064c0e9a4f7b1d6c3e8"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SCIM_JSON = {"content-type": "application/scim+json"}
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -170,7 +170,7 @@ class PgDatabase:
 class Server:
     """A `scimgate serve` process. Use as a context manager; stop() ends it with SIGTERM."""
 
-    def __init__(self, database_url, api_key, redis_url=None, name="scimgate"):
+    def __init__(self, database_url, api_key, redis_url=None, name="scimgate", env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -186,6 +186,7 @@ class Server:
             "SCIMGATE_DATA_DIR": str(self.data_dir),
             "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
         }
+        self.env.update(env or {})
         if redis_url:
             self.env["SCIMGATE_REDIS_URL"] = redis_url
         else:

@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::body::{Body, Fields};
 use super::params::{Invalid, PageQuery, Query};
@@ -10,9 +11,10 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, PrefixedId};
-use scimgate_core::service::admin;
 use scimgate_core::service::vendor_reads::{self as reads, DirectoryFilter};
+use scimgate_core::service::{admin, audit};
 use scimgate_core::wire;
 
 /// `POST /directories`: `{"organization_id", "type", "name"?}`.
@@ -45,13 +47,18 @@ pub async fn create(
         dir_type,
         name,
     } = body.0;
-    let created = exec::blocking(&state.core, key, move |core, _| {
-        let (organization_id, dir_type) = admin::directory_request(&organization_id, &dir_type)?;
-        Ok(admin::create_directory(
+    let created = exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "directory.created", Outcome::Success)
+            .target_kind("directory")
+            .details(json!({"organization_id": organization_id, "type": dir_type}));
+        Ok(audit::audited(
             core,
-            &organization_id,
-            dir_type,
-            name.as_deref(),
+            entry,
+            || {
+                let (org, dt) = admin::directory_request(&organization_id, &dir_type)?;
+                admin::create_directory(core, &org, dt, name.as_deref())
+            },
+            |c| Some(c.directory.id.to_string()),
         )?)
     })
     .await?;
@@ -112,10 +119,14 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::delete_directory(
+    exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "directory.deleted", Outcome::Success)
+            .target("directory", id.clone());
+        Ok(audit::audited(
             core,
-            &DirectoryId::parse_or_not_found(&id)?,
+            entry,
+            || admin::delete_directory(core, &DirectoryId::parse_or_not_found(&id)?),
+            |_| None,
         )?)
     })
     .await?;

@@ -4,6 +4,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::body::{Body, Fields};
 use super::params::Invalid;
@@ -12,8 +13,9 @@ use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
 use scimgate_connectors::AttributeMapping;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, DirectoryUserId, OrganizationId, PrefixedId, RoleMappingId};
-use scimgate_core::service::{admin, roles};
+use scimgate_core::service::{admin, audit, roles};
 use scimgate_core::wire;
 
 pub async fn get_attributes(
@@ -70,11 +72,25 @@ pub async fn set_attributes(
 ) -> Result<HttpResponse, ApiError> {
     let (id, mappings) = (path.into_inner(), body.0.mappings);
     let defaults = mappings.is_none();
-    let m = exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::set_attribute_mappings(
+    let m = exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(
+            &caller.actor,
+            "attribute_mappings.updated",
+            Outcome::Success,
+        )
+        .target("directory", id.clone())
+        .details(json!({ "mappings": mappings }));
+        Ok(audit::audited(
             core,
-            &DirectoryId::parse_or_not_found(&id)?,
-            mappings,
+            entry,
+            || {
+                admin::set_attribute_mappings(
+                    core,
+                    &DirectoryId::parse_or_not_found(&id)?,
+                    mappings,
+                )
+            },
+            |_| None,
         )?)
     })
     .await?;
@@ -115,14 +131,20 @@ pub async fn create_role(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, m) = (path.into_inner(), body.0);
-    let row = exec::blocking(&state.core, key, move |core, _| {
-        let org = admin::get_organization(core, &OrganizationId::parse_or_not_found(&org)?)?;
-        Ok(roles::create_mapping(
+    let row = exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "role_mapping.created", Outcome::Success)
+            .target_kind("role_mapping")
+            .details(json!({"organization_id": org, "group_id": m.group_id,
+                "role_slug": m.role_slug, "priority": m.priority}));
+        Ok(audit::audited(
             core,
-            &org.id,
-            &m.group_id,
-            &m.role_slug,
-            m.priority,
+            entry,
+            || {
+                let org =
+                    admin::get_organization(core, &OrganizationId::parse_or_not_found(&org)?)?;
+                roles::create_mapping(core, &org.id, &m.group_id, &m.role_slug, m.priority)
+            },
+            |r| Some(r.id.to_string()),
         )?)
     })
     .await?;
@@ -151,12 +173,22 @@ pub async fn delete_role(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id) = path.into_inner();
-    exec::blocking(&state.core, key, move |core, _| {
-        // no mapping of that organization has that id: the organization or the
-        // mapping named is unknown, or no id of its kind
-        let id = RoleMappingId::parse_or_not_found(&id)?;
-        let org = OrganizationId::parse(&org).map_err(|_| id.not_found())?;
-        Ok(roles::delete_mapping(core, &org, &id)?)
+    exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "role_mapping.deleted", Outcome::Success)
+            .target("role_mapping", id.clone())
+            .details(json!({ "organization_id": org }));
+        Ok(audit::audited(
+            core,
+            entry,
+            || {
+                // no mapping of that organization has that id: the organization or
+                // the mapping named is unknown, or no id of its kind
+                let id = RoleMappingId::parse_or_not_found(&id)?;
+                let org = OrganizationId::parse(&org).map_err(|_| id.not_found())?;
+                roles::delete_mapping(core, &org, &id)
+            },
+            |_| None,
+        )?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

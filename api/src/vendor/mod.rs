@@ -6,6 +6,8 @@
 
 use actix_web::web;
 
+mod api_keys;
+mod audit_logs;
 mod body;
 mod directories;
 mod directory_groups;
@@ -17,6 +19,7 @@ mod params;
 mod portal;
 mod snapshot;
 mod tokens;
+mod webhooks;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/organizations", web::post().to(organizations::create))
@@ -71,5 +74,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/directory_users/{id}/roles/explain",
             web::get().to(mappings::explain_roles),
         )
-        .route("/events", web::get().to(events::list));
+        .route("/events", web::get().to(events::list))
+        .route("/audit_logs", web::get().to(audit_logs::list))
+        .route("/api_keys", web::get().to(api_keys::list))
+        .route("/api_keys", web::post().to(api_keys::create))
+        .route("/api_keys/{id}", web::delete().to(api_keys::revoke))
+        .route("/webhook_endpoints", web::post().to(webhooks::create))
+        .route("/webhook_endpoints", web::get().to(webhooks::list))
+        .route("/webhook_endpoints/{id}", web::get().to(webhooks::get))
+        .route("/webhook_endpoints/{id}", web::patch().to(webhooks::update))
+        .route(
+            "/webhook_endpoints/{id}",
+            web::delete().to(webhooks::delete),
+        )
+        .route(
+            "/webhook_endpoints/{id}/rotate_secret",
+            web::post().to(webhooks::rotate_secret),
+        )
+        .route(
+            "/webhook_endpoints/{id}/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route(
+            "/webhook_endpoints/{id}/redeliver",
+            web::post().to(webhooks::redeliver),
+        );
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::body::{Body, Fields};
 use super::params::{Invalid, PageQuery, Query};
@@ -10,8 +10,9 @@ use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{OrganizationId, PrefixedId};
-use scimgate_core::service::{admin, vendor_reads as reads};
+use scimgate_core::service::{admin, audit, vendor_reads as reads};
 use scimgate_core::wire;
 
 /// `POST /organizations`: `{"name", "domains": ["acme.test" | {"domain"}, …],
@@ -62,8 +63,16 @@ pub async fn create(
     body: Body<NewOrganization>,
 ) -> Result<HttpResponse, ApiError> {
     let NewOrganization { name, domains } = body.0;
-    let org = exec::blocking(&state.core, key, move |core, _| {
-        Ok(admin::create_organization(core, &name, &domains)?)
+    let org = exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "organization.created", Outcome::Success)
+            .target_kind("organization")
+            .details(json!({"name": name, "domains": domains}));
+        Ok(audit::audited(
+            core,
+            entry,
+            || admin::create_organization(core, &name, &domains),
+            |o| Some(o.id.to_string()),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Created().json(wire::Organization::from(&org)))

@@ -18,6 +18,8 @@ use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{DeserializeOwned, IntoDeserializer, Visitor};
 use serde::{forward_to_deserialize_any, Deserialize, Deserializer};
 
+use chrono::NaiveDateTime;
+
 use crate::error::ApiError;
 use scimgate_core::service::vendor_reads::Page;
 
@@ -137,6 +139,20 @@ pub fn int(name: &str, v: Option<&str>) -> Result<Option<i64>, Invalid> {
     v.map(|s| {
         s.parse::<i64>()
             .map_err(|_| Invalid(format!("`{name}` must be an integer")))
+    })
+    .transpose()
+}
+
+/// An RFC 3339 timestamp (`2026-12-07T10:00:00Z`, any offset) as UTC.
+pub fn timestamp(name: &str, v: Option<&str>) -> Result<Option<NaiveDateTime>, Invalid> {
+    v.map(|s| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.naive_utc())
+            .map_err(|_| {
+                Invalid(format!(
+                    "`{name}` must be an RFC 3339 timestamp such as 2026-12-07T10:00:00Z"
+                ))
+            })
     })
     .transpose()
 }

@@ -2,23 +2,28 @@
 //! onboarding): create (the secret shown once), list (never the secret), revoke.
 
 use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::body::{Body, Fields};
-use super::params::Invalid;
+use super::params::{timestamp, Invalid};
 use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, PrefixedId, TokenId};
-use scimgate_core::service::admin;
+use scimgate_core::service::{admin, audit};
 use scimgate_core::wire;
 
-/// `POST /directories/{id}/tokens`: `{"name"?}` (default `token`).
+/// `POST /directories/{id}/tokens`: `{"name"?, "expires_at"?}` (default `token`,
+/// never; `expires_at` an RFC 3339 timestamp in the future).
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "Fields")]
 pub struct NewToken {
     name: String,
+    expires_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<Fields> for NewToken {
@@ -26,6 +31,7 @@ impl TryFrom<Fields> for NewToken {
     fn try_from(f: Fields) -> Result<Self, Invalid> {
         Ok(NewToken {
             name: f.text("name")?.unwrap_or_else(|| "token".into()),
+            expires_at: timestamp("expires_at", f.text("expires_at")?.as_deref())?,
         })
     }
 }
@@ -36,10 +42,21 @@ pub async fn create(
     body: Body<NewToken>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, name) = (path.into_inner(), body.0.name);
-    let created = exec::blocking(&state.core, key, move |core, _| {
-        let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
-        let (row, secret) = admin::create_token(core, &dir, &name)?;
+    let (id, NewToken { name, expires_at }) = (path.into_inner(), body.0);
+    let created = exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "directory_token.created", Outcome::Success)
+            .target_kind("directory_token")
+            .details(json!({"directory_id": id, "name": name}));
+        let (dir, row, secret) = audit::audited(
+            core,
+            entry,
+            || {
+                let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
+                let (row, secret) = admin::create_token_expiring(core, &dir, &name, expires_at)?;
+                Ok((dir, row, secret))
+            },
+            |(_, row, _)| Some(row.id.to_string()),
+        )?;
         Ok(wire::NewDirectoryToken {
             token: wire::DirectoryToken::from(&row),
             bearer_token: secret,
@@ -72,9 +89,19 @@ pub async fn revoke(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, token_id) = path.into_inner();
-    exec::blocking(&state.core, key, move |core, _| {
-        let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
-        admin::revoke_token(core, &dir, &TokenId::parse_or_not_found(&token_id)?)?;
+    exec::blocking(&state.core, key, move |core, caller| {
+        let entry = Entry::new(&caller.actor, "directory_token.revoked", Outcome::Success)
+            .target("directory_token", token_id.clone())
+            .details(json!({"directory_id": id}));
+        audit::audited(
+            core,
+            entry,
+            || {
+                let dir = admin::get_directory(core, &DirectoryId::parse_or_not_found(&id)?)?;
+                admin::revoke_token(core, &dir, &TokenId::parse_or_not_found(&token_id)?)
+            },
+            |_| None,
+        )?;
         Ok(())
     })
     .await?;

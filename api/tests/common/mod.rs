@@ -12,7 +12,7 @@ use scimgate_core::testing::{redis_url, TestDatabase};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-pub const API_KEY: &str = "sk_test_blackbox_0123456789abcdefghij";
+pub const API_KEY: &str = "sk_test_Q7vK2mX9pL4wR8nT3yB6hJ5dF1sG0c";
 
 pub struct Server {
     child: Child,

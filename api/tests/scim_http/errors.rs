@@ -256,3 +256,23 @@ fn a_connection_with_an_unread_body_is_closed_not_stalled() {
         );
     }
 }
+
+#[test]
+fn an_over_long_request_target_gets_the_surfaces_error_body() {
+    let s = Server::start();
+    let d = s.onboard("okta scim v2.0");
+    let long = "a".repeat(20_000);
+    let (st, _, b) = s.scim(&d, Method::GET, &format!("/Users?filter={long}"), None);
+    assert_scim_error(st, &b, 414, None);
+    let (st, e) = s.api(Method::GET, &format!("/directories?x={long}"), None);
+    assert_eq!(st, 414, "{e}");
+    assert_eq!(e["code"], "request_target_too_long");
+    // just under the cap, the filter itself is judged (too long for a filter)
+    let (st, _, b) = s.scim(
+        &d,
+        Method::GET,
+        &format!("/Users?filter={}", "a".repeat(15_000)),
+        None,
+    );
+    assert_scim_error(st, &b, 400, Some("invalidFilter"));
+}

@@ -11,7 +11,9 @@ mod discovery;
 mod errors;
 mod groups;
 mod idp_quirks;
+mod isolation;
 mod queries;
+mod uniqueness;
 mod users;
 
 use common::*;

@@ -4,18 +4,9 @@ use super::*;
 
 #[test]
 fn instances_share_revocations_and_wake_ups_through_redis() {
-    // Two instances need a shared PostgreSQL; the SQLite run (no test variables) has
-    // none and leaves this test to the PostgreSQL + Redis run, where both are required.
-    if scimgate_core::testing::postgres_url().is_none() {
+    let Some((a, b)) = two_instances(&[]) else {
         return;
-    }
-    let Some(redis) = Server::with_redis() else {
-        panic!("SCIMGATE_TEST_DATABASE_URL is set: SCIMGATE_TEST_REDIS_URL must be set too");
     };
-    let db = std::sync::Arc::new(scimgate_core::testing::TestDatabase::new());
-    let env: Vec<(&str, &str)> = redis.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let a = Server::start_on(db.clone(), &env);
-    let b = Server::start_on(db, &env);
     let d = a.onboard("okta scim v2.0");
     // warm B's verification cache, then revoke on A: B refuses within a second
     assert_eq!(

@@ -7,9 +7,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_keys;
+mod audit;
 mod directories;
 mod events;
 mod instances;
+mod limits;
 mod mappings;
 mod objects;
 mod ops;
@@ -19,6 +22,23 @@ use std::time::{Duration, Instant};
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
+
+/// Two instances on one database sharing Redis, started with `env` besides. `None` on
+/// the SQLite run (no test variables), which has no shared PostgreSQL and leaves such
+/// tests to the PostgreSQL + Redis run, where both are required.
+fn two_instances(env: &[(&str, &str)]) -> Option<(Server, Server)> {
+    scimgate_core::testing::postgres_url()?;
+    let Some(redis) = Server::with_redis() else {
+        panic!("SCIMGATE_TEST_DATABASE_URL is set: SCIMGATE_TEST_REDIS_URL must be set too");
+    };
+    let db = std::sync::Arc::new(scimgate_core::testing::TestDatabase::new());
+    let mut all: Vec<(&str, &str)> = redis.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(env);
+    Some((
+        Server::start_on(db.clone(), &all),
+        Server::start_on(db, &all),
+    ))
+}
 
 fn seed(s: &Server, d: &Dir, n: usize) -> (Vec<String>, String) {
     let mut ids = Vec::new();

@@ -146,3 +146,43 @@ fn metrics_histograms_after_traffic_prometheus_text_format() {
         n1
     );
 }
+
+#[test]
+fn health_answers_head_and_every_response_carries_security_headers() {
+    let s = Server::start();
+    for path in ["/healthz", "/readyz"] {
+        let r = s.client.head(format!("{}{path}", s.base)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "HEAD {path}");
+    }
+    for path in [
+        "/healthz",
+        "/directories",
+        "/nowhere",
+        "/scim/v2/directory_x/Users",
+    ] {
+        let r = s.client.get(format!("{}{path}", s.base)).send().unwrap();
+        assert_eq!(
+            r.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert!(
+            r.headers().get("strict-transport-security").is_none(),
+            "{path}"
+        );
+    }
+    let https = Server::start_with(&[("SCIMGATE_PUBLIC_URL", "https://scim.example.com")]);
+    let r = https
+        .client
+        .get(format!("{}/healthz", https.base))
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000")
+    );
+}

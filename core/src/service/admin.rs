@@ -198,7 +198,18 @@ pub fn delete_directory(core: &Core, id: &DirectoryId) -> CoreResult<DirectoryRo
 
 /// Create a bearer token for a directory; returns the row and the secret (shown once).
 pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(TokenRow, String)> {
+    create_token_expiring(core, dir, name, None)
+}
+
+/// [`create_token`] with an expiry (`None`: never), which must lie in the future.
+pub fn create_token_expiring(
+    core: &Core,
+    dir: &DirectoryRow,
+    name: &str,
+    expires_at: Option<chrono::NaiveDateTime>,
+) -> CoreResult<(TokenRow, String)> {
     let name = check_name("name", name)?;
+    check_expiry(expires_at)?;
     let secret = secrets::generate(secrets::DIRECTORY_TOKEN_PREFIX);
     let row = TokenRow {
         id: TokenId::new(),
@@ -209,6 +220,7 @@ pub fn create_token(core: &Core, dir: &DirectoryRow, name: &str) -> CoreResult<(
         created_at: clock::now(),
         last_used_at: None,
         revoked_at: None,
+        expires_at,
     };
     let ev = wire::DirectoryTokenEvent::new(dir, &row);
     let r = row.clone();
@@ -247,15 +259,32 @@ pub fn revoke_token(core: &Core, dir: &DirectoryRow, token_id: &TokenId) -> Core
     Ok(tok)
 }
 
-/// Create a vendor API key; returns the row and the secret (shown once).
-pub fn create_api_key(core: &Core, name: &str) -> CoreResult<(ApiKeyRow, String)> {
-    let secret = secrets::generate(secrets::API_KEY_PREFIX);
-    let row = insert_api_key(core, name, &secret)?;
-    Ok((row, secret))
+/// An expiry given by a caller: in the future.
+pub(crate) fn check_expiry(expires_at: Option<chrono::NaiveDateTime>) -> CoreResult<()> {
+    match expires_at {
+        Some(t) if t <= clock::now() => Err(CoreError::invalid_value(
+            "`expires_at` must lie in the future",
+        )),
+        _ => Ok(()),
+    }
 }
 
-fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow> {
+/// Create a vendor API key with every scope; returns the row and the secret (shown once).
+pub fn create_api_key(core: &Core, name: &str) -> CoreResult<(ApiKeyRow, String)> {
+    super::api_keys::create(core, name, crate::scope::Scopes::all(), None)
+}
+
+/// Store a new API key with this secret (only its hash).
+pub(crate) fn insert_api_key(
+    core: &Core,
+    name: &str,
+    secret: &str,
+    scopes: crate::scope::Scopes,
+    expires_at: Option<chrono::NaiveDateTime>,
+    is_bootstrap: bool,
+) -> CoreResult<ApiKeyRow> {
     let name = check_name("name", name)?;
+    check_expiry(expires_at)?;
     let row = ApiKeyRow {
         id: ApiKeyId::new(),
         name,
@@ -264,6 +293,9 @@ fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow
         created_at: clock::now(),
         last_used_at: None,
         revoked_at: None,
+        scopes: scopes.to_stored(),
+        expires_at,
+        is_bootstrap,
     };
     let _g = core.db.write_guard(); // SQLite: the one writer
     let mut conn = core.db.conn()?;
@@ -271,24 +303,36 @@ fn insert_api_key(core: &Core, name: &str, secret: &str) -> CoreResult<ApiKeyRow
     Ok(row)
 }
 
-/// Make sure a given API key exists (`SCIMGATE_BOOTSTRAP_API_KEY`); only its hash is stored.
+/// Make sure a given API key exists (`SCIMGATE_BOOTSTRAP_API_KEY`), with every scope;
+/// only its hash is stored. A guessable key is refused (`secrets::guessable`), and so
+/// is a key that was revoked. Returns whether it was created now.
 pub fn ensure_api_key(core: &Core, secret: &str, name: &str) -> CoreResult<bool> {
-    if !secret.starts_with(secrets::API_KEY_PREFIX) || secret.len() < 3 + 24 {
+    if !secret.starts_with(secrets::API_KEY_PREFIX) {
         return Err(CoreError::invalid_value(format!(
             "a bootstrap API key must start with `{}` and carry at least 24 random characters",
             secrets::API_KEY_PREFIX
         )));
     }
-    let hash = secrets::hash(secret);
-    let exists = {
-        let mut conn = core.db.conn()?;
-        credentials::api_key_exists(&mut conn, &hash)?
-    };
-    if exists {
-        return Ok(false);
+    if let Some(why) = secrets::guessable(secret, secrets::API_KEY_PREFIX) {
+        return Err(CoreError::invalid_value(format!(
+            "the bootstrap API key is guessable: {why}; generate one, e.g. sk_$(head -c 24 /dev/urandom | xxd -p)"
+        )));
     }
-    insert_api_key(core, name, secret)?;
-    Ok(true)
+    let hash = secrets::hash(secret);
+    let existing = {
+        let mut conn = core.db.conn()?;
+        credentials::find_api_key_by_hash_any(&mut conn, &hash)?
+    };
+    match existing {
+        Some(k) if k.revoked_at.is_some() => Err(CoreError::invalid_value(
+            "the bootstrap API key was revoked; configure a new one",
+        )),
+        Some(_) => Ok(false),
+        None => {
+            insert_api_key(core, name, secret, crate::scope::Scopes::all(), None, true)?;
+            Ok(true)
+        }
+    }
 }
 
 /// Mark a directory active on its first successful SCIM request: `dsync.activated`

@@ -7,9 +7,12 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDateTime;
+
 use crate::bus::Notice;
 use crate::ids::{ApiKeyId, DirectoryId, TokenId};
 use crate::model::DirectoryRow;
+use crate::scope::Scopes;
 
 pub const CACHE_TTL: Duration = Duration::from_millis(900);
 const LAST_USED_EVERY: Duration = Duration::from_secs(60);
@@ -19,11 +22,17 @@ const MAX_ENTRIES: usize = 100_000;
 pub struct DirectoryAuth {
     pub token_id: TokenId,
     pub directory: DirectoryRow,
+    /// The token's expiry, checked on every use (cached or not).
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ApiKeyAuth {
     pub key_id: ApiKeyId,
+    pub name: String,
+    pub scopes: Scopes,
+    /// The key's expiry, checked on every use (cached or not).
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone)]
@@ -85,7 +94,7 @@ impl AuthCache {
         match n {
             Notice::Revoked { hash } => self.invalidate(hash),
             Notice::DirectoryChanged { directory_id } => self.invalidate_directory(directory_id),
-            Notice::Events { .. } => {}
+            Notice::Events { .. } | Notice::Webhooks => {}
         }
     }
 

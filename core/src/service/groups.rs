@@ -453,6 +453,7 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
     let (core2, d, r) = (core.clone(), dir.clone(), row);
     Ok(core.prepare(dir, Scope::Other, move |c, sink| {
         let (core, dir, row) = (&core2, &d, r.clone());
+        refuse_clash(c, &row, None)?;
         store::groups::insert_group(c, &row)?;
         sink.emit(
             events::GROUP_CREATED,
@@ -481,6 +482,37 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         rows,
         groups: None,
     })
+}
+
+/// A group's `displayName` (case-insensitive) and `externalId` are unique within its
+/// directory, for every directory type: 409 `uniqueness` (RFC 7644 §3.3). An IdP that
+/// retries `POST /Groups` after a timeout gets the 409, not a second group (Entra
+/// requires unique display names; a repeated `externalId` is the same group for every
+/// IdP; `connectors/README.md`). Checked under the directory's write lock.
+fn refuse_clash(
+    c: &mut AnyConn,
+    row: &GroupRow,
+    except: Option<&DirectoryGroupId>,
+) -> CoreResult<()> {
+    let clash = store::groups::clashing_group(
+        c,
+        &row.directory_id,
+        &row.display_name_ci,
+        row.external_id.as_deref(),
+        except,
+    )?;
+    match clash {
+        None => Ok(()),
+        Some(g) if g.display_name_ci == row.display_name_ci => Err(CoreError::uniqueness(format!(
+            "a group with displayName {:?} already exists in this directory (id {})",
+            g.display_name, g.id
+        ))),
+        Some(g) => Err(CoreError::uniqueness(format!(
+            "a group with externalId {:?} already exists in this directory (id {})",
+            row.external_id.as_deref().unwrap_or_default(),
+            g.id
+        ))),
+    }
 }
 
 /// Write the group's new document (rename → `dsync.group.updated` with the old name;
@@ -519,6 +551,9 @@ fn update_group(
         created_at: old.created_at,
         updated_at: clock::now(),
     };
+    if row.display_name_ci != old.display_name_ci || row.external_id != old.external_id {
+        refuse_clash(c, &row, Some(&old.id))?;
+    }
     store::groups::update_group(c, &row)?;
     if !prev.is_empty() {
         sink.emit(

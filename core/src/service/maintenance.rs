@@ -1,6 +1,6 @@
 //! Background work of a serving process (`scimgate serve`), started once on its
 //! runtime: cached verifications dropped on revocations and directory changes from
-//! other instances, event retention, and SQLite's WAL checkpoints.
+//! other instances, event and audit retention, and SQLite's WAL checkpoints.
 
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ pub fn spawn(core: &Core) {
             }
         });
     }
-    // event retention
+    // event and audit retention
     {
         let core = core.clone();
         let days = core.settings.event_retention_days;
@@ -42,6 +42,17 @@ pub fn spawn(core: &Core) {
                         tracing::info!(deleted = n, "pruned events past retention")
                     }
                     Ok(Err(e)) => tracing::warn!(error = %e, "event pruning failed"),
+                    _ => {}
+                }
+                let c = core.clone();
+                let audit_days = c.settings.audit_retention_days;
+                let res =
+                    tokio::task::spawn_blocking(move || super::audit::prune(&c, audit_days)).await;
+                match res {
+                    Ok(Ok(n)) if n > 0 => {
+                        tracing::info!(deleted = n, "pruned audit records past retention")
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "audit pruning failed"),
                     _ => {}
                 }
             }

@@ -14,8 +14,11 @@
 
 pub mod admin;
 pub mod admin_ui;
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 mod auth_cache;
+pub mod auth_limits;
 pub mod directory_user;
 pub mod event_feed;
 mod group_commit;
@@ -28,6 +31,7 @@ pub mod sync_health;
 mod user_write_batch;
 pub mod users;
 pub mod vendor_reads;
+pub mod webhooks;
 
 pub(crate) use group_commit::Scope;
 pub use group_commit::WriteStats;
@@ -88,6 +92,10 @@ pub struct Settings {
     pub inactive_users: InactivePolicy,
     /// Event retention in days; 0 keeps events forever.
     pub event_retention_days: u32,
+    /// Audit record retention in days; 0 keeps them forever.
+    pub audit_retention_days: u32,
+    /// Rate limits and lock-outs (counted by `Core::limiter`).
+    pub limits: crate::ratelimit::Limits,
 }
 
 impl Default for Settings {
@@ -99,6 +107,8 @@ impl Default for Settings {
             max_members_per_write: 10_000,
             inactive_users: InactivePolicy::Keep,
             event_retention_days: 30,
+            audit_retention_days: 365,
+            limits: crate::ratelimit::Limits::default(),
         }
     }
 }

@@ -103,6 +103,14 @@ fn email_ci(n: &Map<String, Value>) -> Option<String> {
         .filter(|e| e.len() <= schema::MAX_IDENTIFIER_BYTES)
 }
 
+/// The key that makes a `userName` unique in its directory: case-insensitive (RFC 7643
+/// §4.1.1 `caseExact: false`) and without leading or trailing white space, which some
+/// IdPs send and which names the same person (`connectors/README.md`). The stored
+/// `userName` keeps what the IdP sent.
+pub(crate) fn user_name_key(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
 fn map_unique(e: CoreError, user_name: &str) -> CoreError {
     if store::is_unique_violation(&e) {
         CoreError::uniqueness(format!(
@@ -160,7 +168,7 @@ pub fn prepare_create(core: &Core, dir: &DirectoryRow, body: Value) -> CoreResul
     let row = UserRow {
         id: id.clone(),
         directory_id: dir.id.clone(),
-        user_name_ci: user_name.to_lowercase(),
+        user_name_ci: user_name_key(&user_name),
         user_name: user_name.clone(),
         external_id: doc_string(&doc, "externalId").map(str::to_string),
         active,
@@ -225,7 +233,7 @@ pub fn list(core: &Core, dir: &DirectoryRow, p: &ListParams) -> CoreResult<Liste
         if core_uri && path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("userName") {
             // the user and its groups in one round trip
             let found =
-                find_with_groups(&mut conn, &dir.id, UserKey::UserNameCi(&v.to_lowercase()))?;
+                find_with_groups(&mut conn, &dir.id, UserKey::UserNameCi(&user_name_key(v)))?;
             let total = i64::from(found.is_some());
             let mut groups = Vec::new();
             let row = found.map(|f| {
@@ -266,7 +274,7 @@ fn update_user(
     mut doc: Map<String, Value>,
 ) -> CoreResult<UserRow> {
     let user_name = user_name_of(&doc)?;
-    let user_name_ci = user_name.to_lowercase();
+    let user_name_ci = user_name_key(&user_name);
     if user_name_ci != old.user_name_ci && taken(c, &dir.id, &user_name_ci, Some(&old.id))? {
         return Err(CoreError::uniqueness(format!(
             "userName {user_name:?} is already taken in this directory"

@@ -92,6 +92,57 @@ pub fn api_key_exists(c: &mut AnyConn, hash: &str) -> CoreResult<bool> {
         .is_some())
 }
 
+/// An API key, revoked or not, by the hash of its secret.
+pub fn find_api_key_by_hash_any(c: &mut AnyConn, hash: &str) -> CoreResult<Option<ApiKeyRow>> {
+    Ok(api_keys::table
+        .filter(api_keys::key_hash.eq(hash))
+        .select(ApiKeyRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// The API keys that are not revoked, in id order.
+pub fn active_api_keys(c: &mut AnyConn) -> CoreResult<Vec<ApiKeyRow>> {
+    Ok(api_keys::table
+        .filter(api_keys::revoked_at.is_null())
+        .order(api_keys::id.asc())
+        .select(ApiKeyRow::as_select())
+        .load(c)?)
+}
+
+/// An API key that is not revoked, by id.
+pub fn find_active_api_key(c: &mut AnyConn, id: &ApiKeyId) -> CoreResult<Option<ApiKeyRow>> {
+    Ok(api_keys::table
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::revoked_at.is_null())
+        .select(ApiKeyRow::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Revoke an API key; whether it was active.
+pub fn revoke_api_key(c: &mut AnyConn, id: &ApiKeyId, at: NaiveDateTime) -> CoreResult<bool> {
+    let n = diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(Some(at)))
+    .execute(c)?;
+    Ok(n > 0)
+}
+
+/// The bootstrap keys that are not revoked and not of this hash (`None`: all of them).
+pub fn other_bootstrap_keys(c: &mut AnyConn, hash: Option<&str>) -> CoreResult<Vec<ApiKeyRow>> {
+    // no key's hash is empty: `None` keeps them all
+    Ok(api_keys::table
+        .filter(api_keys::is_bootstrap.eq(true))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(api_keys::key_hash.ne(hash.unwrap_or("")))
+        .select(ApiKeyRow::as_select())
+        .load(c)?)
+}
+
 /// An API key that is not revoked, by the hash of its secret.
 pub fn find_api_key_by_hash(c: &mut AnyConn, hash: &str) -> CoreResult<Option<ApiKeyRow>> {
     Ok(api_keys::table

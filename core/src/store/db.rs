@@ -220,6 +220,12 @@ impl Db {
             url: url.to_string(),
             dialect,
         };
+        // one connection first: an unreachable or refusing database is one clear error
+        // now, not the pool's retries for its whole connection timeout
+        let probe = manager
+            .connect()
+            .map_err(|e| CoreError::Pool(format!("cannot connect to {}: {e}", redact_url(url))))?;
+        drop(probe);
         let pool = r2d2::Pool::builder()
             .max_size(max_size.max(1))
             .min_idle(Some(min_idle.min(max_size.max(1))))
@@ -325,6 +331,25 @@ impl Db {
     pub fn migrate(&self) -> CoreResult<Vec<String>> {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
+    }
+
+    /// The migrations this build holds that the database has not applied yet
+    /// (`scimgate check`); nothing is applied.
+    pub fn pending_migrations(&self) -> CoreResult<Vec<String>> {
+        let mut conn = self.conn()?;
+        let map = |e: Box<dyn std::error::Error + Send + Sync>| {
+            CoreError::internal(format!("cannot read the applied migrations: {e}"))
+        };
+        db_run!(&mut *conn,
+            pg(c) => c
+                .pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.name().to_string()).collect())
+                .map_err(map),
+            sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.name().to_string()).collect())
+                .map_err(map),
+        )
     }
 
     /// SQLite: copy the WAL back into the database file; `serve` calls it every

@@ -30,6 +30,40 @@ pub fn find_group(
         .optional()?)
 }
 
+/// Another group of the directory with this `displayName` (case-insensitive) or this
+/// `externalId`: what a new or renamed group must not repeat (RFC 7644 §3.3
+/// `uniqueness`). Each probe is served by its index (`groups_dir_name`,
+/// `groups_dir_external`).
+pub fn clashing_group(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+    display_name_ci: &str,
+    external_id: Option<&str>,
+    except: Option<&DirectoryGroupId>,
+) -> CoreResult<Option<GroupRow>> {
+    let except = except.map(|e| e.as_str()).unwrap_or("");
+    let by_name = directory_groups::table
+        .filter(directory_groups::directory_id.eq(directory_id))
+        .filter(directory_groups::display_name_ci.eq(display_name_ci))
+        .filter(directory_groups::id.ne(except))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()?;
+    if by_name.is_some() {
+        return Ok(by_name);
+    }
+    let Some(ext) = external_id else {
+        return Ok(None);
+    };
+    Ok(directory_groups::table
+        .filter(directory_groups::directory_id.eq(directory_id))
+        .filter(directory_groups::external_id.eq(ext))
+        .filter(directory_groups::id.ne(except))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// A group by id, whatever its directory.
 pub fn find_group_by_id(conn: &mut AnyConn, id: &DirectoryGroupId) -> CoreResult<Option<GroupRow>> {
     Ok(directory_groups::table

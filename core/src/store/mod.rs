@@ -36,6 +36,7 @@ macro_rules! db_run {
 }
 
 pub mod admin_ui;
+pub mod audit;
 pub mod credentials;
 mod db;
 pub mod directories;
@@ -53,6 +54,7 @@ pub mod schema;
 pub mod sync_health;
 pub mod user_attrs;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{
     note_error, run_migrations, AnyManager, Db, PooledConn, WriteGuard, CHECKPOINT_WAIT_MS,

@@ -37,6 +37,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -49,6 +50,9 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        scopes -> Text,
+        expires_at -> Nullable<Timestamp>,
+        is_bootstrap -> Bool,
     }
 }
 
@@ -189,6 +193,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        endpoint_url -> Text,
+        events -> Text,
+        organization_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        secret_sealed -> Text,
+        previous_secret_sealed -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_cursors (endpoint_id, directory_id) {
+        endpoint_id -> Text,
+        directory_id -> Text,
+        delivered_seq -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        replay_to -> Nullable<BigInt>,
+        replay_resume -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        endpoint_id -> Text,
+        directory_id -> Text,
+        event_id -> Text,
+        event -> Text,
+        seq -> BigInt,
+        attempt -> Integer,
+        outcome -> Text,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error_kind -> Nullable<Text>,
+        response_snippet -> Nullable<Text>,
+        attempted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(directories -> organizations (organization_id));
 diesel::joinable!(directory_tokens -> directories (directory_id));
 diesel::joinable!(directory_users -> directories (directory_id));
@@ -207,8 +263,41 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     role_mappings,
     admin_users,
+    audit_log,
+    audit_anchor,
+    webhook_endpoints,
+    webhook_cursors,
+    webhook_attempts,
     admin_session_keys,
     setup_links,
     directory_sync_hours,
     directory_sync_rejections,
 );
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        outcome -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_anchor (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}

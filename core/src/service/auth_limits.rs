@@ -1,0 +1,60 @@
+//! Failed authentications, counted per client address and per credential prefix (or
+//! login name): past `Settings::limits.auth_failures` within its window the key is
+//! locked out for `limits.lockout`, and the failure that starts a lock-out is audited
+//! (`auth.locked_out`). Counted by `Core::limiter` (Redis across instances). Every
+//! credential check uses these: `api::exec` for directory tokens and API keys; admin
+//! logins and setup links call the same two functions.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{audit, Core};
+use crate::audit::{Actor, Entry, Outcome};
+
+/// What a failure is counted against: `(kind, value)`, e.g. `("client_address",
+/// "203.0.113.9")`, `("credential_prefix", "sgd_1a2b3c")`.
+pub type FailureKey = (&'static str, String);
+
+fn limiter_key(kind: &str, value: &str) -> String {
+    format!("auth:{kind}:{value}")
+}
+
+/// How long the longest lock-out among `keys` still lasts, if any is locked out: the
+/// caller gets 429 with this as `Retry-After`, before any credential lookup.
+pub async fn locked_for(core: &Core, keys: &[FailureKey]) -> Option<Duration> {
+    let mut longest: Option<Duration> = None;
+    for (kind, value) in keys {
+        if let Some(left) = core.limiter().locked_for(&limiter_key(kind, value)).await {
+            longest = Some(longest.map_or(left, |l| l.max(left)));
+        }
+    }
+    longest
+}
+
+/// Count a failed authentication against each key; a lock-out it starts is logged and
+/// audited (in the background) with `actor` (anonymous, with the client address).
+pub async fn failed(core: &Core, keys: &[FailureKey], actor: &Actor) {
+    let limits = core.settings().limits;
+    for (kind, value) in keys {
+        let started = core
+            .limiter()
+            .fail(
+                &limiter_key(kind, value),
+                limits.auth_failures,
+                limits.lockout,
+            )
+            .await;
+        if started {
+            tracing::warn!(kind, value = %value, "authentication lock-out");
+            let entry = Entry::new(actor, "auth.locked_out", Outcome::Denied)
+                .target(kind, value.clone())
+                .details(json!({
+                    "failures": limits.auth_failures.limit,
+                    "window_seconds": limits.auth_failures.window.as_secs(),
+                    "lockout_seconds": limits.lockout.as_secs(),
+                }));
+            audit::note_in_background(core, entry);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE audit_anchor;
+DROP TABLE audit_log;
