@@ -30,6 +30,19 @@ use scimgate_core::{Core, CoreError};
 
 const LINK_TTL: i64 = 5 * 60;
 
+/// The IdPs as the portal offers them: the most common first, any SCIM 2.0 client last.
+const PICK_ORDER: [DirectoryType; 9] = [
+    DirectoryType::Okta,
+    DirectoryType::Azure,
+    DirectoryType::JumpCloud,
+    DirectoryType::PingFederate,
+    DirectoryType::OneLogin,
+    DirectoryType::Rippling,
+    DirectoryType::CyberArk,
+    DirectoryType::SailPoint,
+    DirectoryType::Generic,
+];
+
 /// The URL of a setup link.
 pub async fn link_url(ui: &AdminUi, row: &SetupLinkRow) -> Result<String, UiError> {
     let mut c = Claims::new("link", row.organization_id.to_string(), LINK_TTL);
@@ -245,7 +258,7 @@ pub async fn home(ui: web::Data<AdminUi>, req: HttpRequest) -> Result<HttpRespon
             html(&PortalPick {
                 csrf: s.claims.csrf.clone(),
                 org_name,
-                types: DirectoryType::all()
+                types: PICK_ORDER
                     .iter()
                     .map(|t| TypeOption {
                         value: t.as_str(),
@@ -379,4 +392,17 @@ pub async fn finish(
 
 pub async fn done() -> Result<HttpResponse, UiError> {
     html(&PortalDone { next: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_portal_offers_every_directory_type_once() {
+        for t in DirectoryType::all() {
+            assert_eq!(PICK_ORDER.iter().filter(|p| *p == t).count(), 1, "{t}");
+        }
+        assert_eq!(PICK_ORDER.len(), DirectoryType::all().len());
+    }
 }

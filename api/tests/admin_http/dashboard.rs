@@ -92,6 +92,20 @@ fn an_operator_onboards_an_organization_and_watches_it_sync() {
         Some(user_body("ada@initech.test")),
     );
     assert_eq!(st, 201, "{u}");
+    // an inactive one too: the counts by state (one pass over the directory's users)
+    let mut inactive = user_body("bob@initech.test");
+    inactive["active"] = json!(false);
+    assert_eq!(s.scim(&d, Method::POST, "/Users", Some(inactive)).0, 201);
+    let (_, dv) = s.api(Method::GET, &format!("/directories/{dir_id}"), None);
+    assert_eq!(
+        dv["metadata"]["users"],
+        json!({"active": 1, "inactive": 1}),
+        "{dv}"
+    );
+    assert!(b
+        .get(&format!("/admin/directories/{dir_id}"))
+        .body
+        .contains("2 users"));
     let users = b.get(&format!("/admin/directories/{dir_id}/users"));
     assert!(users.body.contains("ada@initech.test"), "{}", users.body);
     assert!(b
@@ -102,13 +116,13 @@ fn an_operator_onboards_an_organization_and_watches_it_sync() {
         .contains("ada@initech.test"));
     assert!(b
         .get(&format!(
-            "/admin/directories/{dir_id}/users?email=bob%40initech.test"
+            "/admin/directories/{dir_id}/users?email=carol%40initech.test"
         ))
         .body
         .contains("No user has the email"));
     let (_, list) = s.api(
         Method::GET,
-        &format!("/directory_users?directory={dir_id}"),
+        &format!("/directory_users?directory={dir_id}&email=ada@initech.test"),
         None,
     );
     let user_id = list["data"][0]["id"].as_str().unwrap().to_string();
@@ -180,7 +194,7 @@ fn an_operator_onboards_an_organization_and_watches_it_sync() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert!(
-        health.contains("Last 24 hours: 3 requests, 2 rejected."),
+        health.contains("Last 24 hours: 4 requests, 2 rejected."),
         "{health}"
     );
     assert!(

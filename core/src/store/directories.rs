@@ -87,16 +87,19 @@ pub fn user_and_group_counts(
     conn: &mut AnyConn,
     directory_id: &DirectoryId,
 ) -> CoreResult<(UserCounts, i64)> {
-    let active: i64 = directory_users::table
+    // one pass over the directory's users for both states
+    let by_state: Vec<(bool, i64)> = directory_users::table
         .filter(directory_users::directory_id.eq(directory_id))
-        .filter(directory_users::active.eq(true))
-        .count()
-        .get_result(conn)?;
-    let inactive: i64 = directory_users::table
-        .filter(directory_users::directory_id.eq(directory_id))
-        .filter(directory_users::active.eq(false))
-        .count()
-        .get_result(conn)?;
+        .group_by(directory_users::active)
+        .select((directory_users::active, diesel::dsl::count_star()))
+        .load(conn)?;
+    let of = |state: bool| {
+        by_state
+            .iter()
+            .find(|(a, _)| *a == state)
+            .map_or(0, |(_, n)| *n)
+    };
+    let (active, inactive) = (of(true), of(false));
     let groups: i64 = directory_groups::table
         .filter(directory_groups::directory_id.eq(directory_id))
         .count()

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 
@@ -30,7 +31,8 @@ const SHOTS = process.env.SCIMGATE_SCREENSHOTS || join(REPO, "target", "screensh
 const DOC_SHOTS = join(REPO, "docs", "screenshots");
 const EMAIL = "ops@vendor.test";
 const PASSWORD = "correct horse battery staple";
-const API_KEY = "sk_e2e_admin_ui_0123456789abcdefghijklmnop";
+// random, as scimgate refuses a guessable bootstrap key
+const API_KEY = `sk_${randomBytes(24).toString("hex")}`;
 
 let server, base, browser, ops, itAdmin, link, scimUrl, scimToken, dirId;
 const axeChecked = [];
