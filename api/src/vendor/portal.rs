@@ -13,8 +13,9 @@ use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
 use scimgate_admin_ui::AdminUi;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{OrganizationId, PrefixedId};
-use scimgate_core::service::admin_ui;
+use scimgate_core::service::{admin_ui, audit};
 
 /// `{"organization": "org_…", "intent": "dsync", "return_url"?, "success_url"?}`
 /// (`it_contact_emails` is accepted and ignored: scimgate sends no email).
@@ -57,14 +58,15 @@ pub async fn generate_link(
         return_url,
         success_url,
     } = body.0;
-    let row = exec::blocking(&state.core, key, move |core, _| {
+    let row = exec::blocking(&state.core, key, move |core, caller| {
         let org = OrganizationId::parse_or_not_found(&organization)?;
-        Ok(admin_ui::create_setup_link(
-            core,
-            &org,
-            return_url.as_deref(),
-            success_url.as_deref(),
-        )?)
+        let row =
+            admin_ui::create_setup_link(core, &org, return_url.as_deref(), success_url.as_deref())?;
+        // the link's token is not in the record: only which organization it opens
+        let entry = Entry::new(&caller.actor, "setup_link.created", Outcome::Success)
+            .target("organization", org.to_string());
+        audit::note(core, entry);
+        Ok(row)
     })
     .await?;
     let link = scimgate_admin_ui::portal::link_for(&ui, &row).await?;

@@ -13,12 +13,14 @@ use serde_json::Value;
 
 use super::body::{Body, Fields};
 use super::params::{int, Invalid, Query};
-use crate::auth::ApiKey;
+use crate::auth::{ApiKey, Caller};
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::clock;
 use scimgate_core::ids::{DirectoryId, EventId, OrganizationId, PrefixedId, WebhookEndpointId};
+use scimgate_core::service::audit;
 use scimgate_core::service::webhooks::{self as svc, DeliveryQuery, EndpointChange, Redeliver};
 use scimgate_core::wire_webhooks::{Delivery, WebhookEndpoint};
 use scimgate_core::Core;
@@ -229,6 +231,17 @@ fn with_health(
     Ok(WebhookEndpoint::new(row, secret, Some(h)))
 }
 
+/// The audit entry of a successful change of the endpoint `row` (its secret never in it).
+fn endpoint_entry(caller: &Caller, action: &str, row: &svc::Endpoint) -> Entry {
+    Entry::new(&caller.actor, action, Outcome::Success)
+        .target("webhook_endpoint", row.id.to_string())
+        .details(serde_json::json!({
+            "endpoint_url": row.endpoint_url,
+            "events": serde_json::from_str::<Value>(&row.events).unwrap_or(Value::Null),
+            "status": row.status,
+        }))
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -236,7 +249,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let st = state.clone();
-    let created = exec::blocking(&state.core, key, move |core, _| {
+    let created = exec::blocking(&state.core, key, move |core, caller| {
         let organization_id = b
             .organization_id
             .map(|o| OrganizationId::parse_or_not_found(&o))
@@ -255,6 +268,10 @@ pub async fn create(
                 description: b.description,
             },
         )?;
+        audit::note(
+            core,
+            endpoint_entry(caller, "webhook_endpoint.created", &row),
+        );
         with_health(core, &row, Some(secret))
     })
     .await?;
@@ -317,7 +334,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (path.into_inner(), body.0);
     let st = state.clone();
-    let ep = exec::blocking(&state.core, key, move |core, _| {
+    let ep = exec::blocking(&state.core, key, move |core, caller| {
         let id = endpoint_id(&id)?;
         svc::get_endpoint(core, &id)?;
         if let Some(list) = &b.events {
@@ -334,6 +351,10 @@ pub async fn update(
                 description: b.description,
             },
         )?;
+        audit::note(
+            core,
+            endpoint_entry(caller, "webhook_endpoint.updated", &row),
+        );
         with_health(core, &row, None)
     })
     .await?;
@@ -346,8 +367,12 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    exec::blocking(&state.core, key, move |core, _| {
-        svc::delete_endpoint(core, &endpoint_id(&id)?)?;
+    exec::blocking(&state.core, key, move |core, caller| {
+        let id = endpoint_id(&id)?;
+        svc::delete_endpoint(core, &id)?;
+        let entry = Entry::new(&caller.actor, "webhook_endpoint.deleted", Outcome::Success)
+            .target("webhook_endpoint", id.to_string());
+        audit::note(core, entry);
         Ok(())
     })
     .await?;
@@ -361,9 +386,12 @@ pub async fn rotate_secret(
     body: Body<Rotate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, overlap) = (path.into_inner(), body.0.overlap_seconds);
-    let ep = exec::blocking(&state.core, key, move |core, _| {
+    let ep = exec::blocking(&state.core, key, move |core, caller| {
         let (row, secret) =
             svc::rotate_secret(core, &endpoint_id(&id)?, chrono::Duration::seconds(overlap))?;
+        let entry = endpoint_entry(caller, "webhook_endpoint.secret_rotated", &row)
+            .details(serde_json::json!({ "overlap_seconds": overlap }));
+        audit::note(core, entry);
         with_health(core, &row, Some(secret))
     })
     .await?;
@@ -441,8 +469,19 @@ pub async fn redeliver(
     body: Body<RedeliverBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, what) = (path.into_inner(), body.0 .0);
-    let moved = exec::blocking(&state.core, key, move |core, _| {
-        Ok(svc::redeliver(core, &endpoint_id(&id)?, what)?)
+    let moved = exec::blocking(&state.core, key, move |core, caller| {
+        let id = endpoint_id(&id)?;
+        let details = serde_json::json!({ "what": format!("{what:?}") });
+        let moved = svc::redeliver(core, &id, what)?;
+        let entry = Entry::new(
+            &caller.actor,
+            "webhook_endpoint.redelivered",
+            Outcome::Success,
+        )
+        .target("webhook_endpoint", id.to_string())
+        .details(details);
+        audit::note(core, entry);
+        Ok(moved)
     })
     .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({

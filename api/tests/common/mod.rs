@@ -111,6 +111,19 @@ impl Server {
         (st, r.json().unwrap_or(Value::Null))
     }
 
+    /// `GET /audit_logs?{query}`: the page and its records' actions, in its order.
+    pub fn audit_actions(&self, query: &str) -> (Value, Vec<String>) {
+        let (st, page) = self.api(Method::GET, &format!("/audit_logs?{query}"), None);
+        assert_eq!(st, 200, "{page}");
+        let actions = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .collect();
+        (page, actions)
+    }
+
     pub fn onboard(&self, dir_type: &str) -> Dir {
         let (st, org) = self.api(
             Method::POST,

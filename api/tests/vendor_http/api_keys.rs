@@ -225,20 +225,10 @@ fn keys_are_listed_without_secrets_and_revoked_at_once() {
             .len(),
         1
     );
-    let (_, audit) = s.api(
-        Method::GET,
-        &format!("/audit_logs?target={id}&order=asc"),
-        None,
-    );
-    let actions: Vec<&str> = audit["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let (_, actions) = s.audit_actions(&format!("target={id}&order=asc"));
     assert_eq!(
         actions,
-        vec!["api_key.created", "api_key.revoked", "api_key.revoked"]
+        ["api_key.created", "api_key.revoked", "api_key.revoked"]
     );
 }
 

@@ -864,3 +864,59 @@ fn cli_manages_endpoints_that_the_server_delivers_to() {
         404
     );
 }
+
+#[test]
+fn endpoint_changes_and_setup_links_are_audited_without_their_secrets() {
+    let s = server(&[]);
+    let r = Receiver::start();
+    let ep = endpoint(&s, json!({"endpoint_url": r.url()}));
+    let id = ep["id"].as_str().unwrap().to_string();
+    let secret = ep["secret"].as_str().unwrap().to_string();
+    let path = format!("/webhook_endpoints/{id}");
+    let (st, v) = s.api(Method::PATCH, &path, Some(json!({"status": "disabled"})));
+    assert_eq!(st, 200, "{v}");
+    let (st, rot) = s.api(
+        Method::POST,
+        &format!("{path}/rotate_secret"),
+        Some(json!({})),
+    );
+    assert_eq!(st, 200, "{rot}");
+    let rotated = rot["secret"].as_str().unwrap().to_string();
+    let (st, _) = s.api(Method::DELETE, &path, None);
+    assert_eq!(st, 204);
+    let (page, actions) = s.audit_actions(&format!("target={id}&order=asc"));
+    assert_eq!(
+        actions,
+        [
+            "webhook_endpoint.created",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.secret_rotated",
+            "webhook_endpoint.deleted"
+        ]
+    );
+    let text = page.to_string();
+    assert!(
+        !text.contains(&secret) && !text.contains(&rotated),
+        "{text}"
+    );
+
+    // a setup link (WorkOS's POST /portal/generate_link): audited, its token not kept
+    let org = s.onboard("okta scim v2.0").org;
+    let (st, link) = s.api(
+        Method::POST,
+        "/portal/generate_link",
+        Some(json!({"organization": org, "intent": "dsync"})),
+    );
+    assert_eq!(st, 201, "{link}");
+    let (page, _) = s.audit_actions("action=setup_link.created");
+    let data = page["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{page}");
+    assert_eq!(data[0]["target"]["id"], org.as_str(), "{page}");
+    let token = link["link"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap();
+    assert!(!page.to_string().contains(token), "{page}");
+}

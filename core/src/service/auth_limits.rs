@@ -2,8 +2,9 @@
 //! login name): past `Settings::limits.auth_failures` within its window the key is
 //! locked out for `limits.lockout`, and the failure that starts a lock-out is audited
 //! (`auth.locked_out`). Counted by `Core::limiter` (Redis across instances). Every
-//! credential check uses these: `api::exec` for directory tokens and API keys; admin
-//! logins and setup links call the same two functions.
+//! check of a directory token or an API key uses these (`api::exec`). Admin logins
+//! keep their own, stricter throttle (`scimgate_admin_ui::login`); setup links are
+//! signed, single-use and valid for minutes, so a guess has nothing to count.
 
 use std::time::Duration;
 
