@@ -463,12 +463,20 @@ fn retries_in_order_through_down_errors_and_timeouts() {
     let ep = endpoint(&s, json!({"endpoint_url": r.url()}));
     let id = ep["id"].as_str().unwrap().to_string();
     let d = s.onboard("okta scim v2.0");
-    // down: the port is closed
+    // down: the port is closed, until the endpoint is seen failing (not for a fixed
+    // time: each failed attempt doubles the next delay's bound, so a slow machine's
+    // extra attempts while down could push the later retries past this test's wait)
     r.down();
     create_users(&s, &d, "down", 3);
-    std::thread::sleep(Duration::from_millis(800));
-    let (_, e) = s.api(Method::GET, &format!("/webhook_endpoints/{id}"), None);
-    assert_eq!(e["health"]["state"], "failing", "{e}");
+    let t0 = std::time::Instant::now();
+    let e = loop {
+        let (_, e) = s.api(Method::GET, &format!("/webhook_endpoints/{id}"), None);
+        if e["health"]["state"] == "failing" {
+            break e;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "never failing: {e}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(e["health"]["undelivered"].as_i64().unwrap() > 0, "{e}");
     // up, answering 500 three times, then too slowly twice, then 200
     r.set(
