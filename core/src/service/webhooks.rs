@@ -295,9 +295,13 @@ pub fn target(core: &Core, id: &WebhookEndpointId) -> CoreResult<Option<Target>>
     }))
 }
 
-/// Cursors for directories created since (from their first event).
+/// Cursors follow the directories: made for directories created since (from their
+/// first event), dropped for deleted ones once their last event is delivered.
 pub fn ensure_cursors(core: &Core) -> CoreResult<usize> {
-    write_conn(core, |c| store::ensure_cursors(c, clock::now()))
+    write_conn(core, |c| {
+        let now = clock::now();
+        Ok(store::ensure_cursors(c, now)? + store::drop_finished_cursors(c, now)?)
+    })
 }
 
 /// Lease up to `limit` due cursors to `owner` for `lease`.

@@ -200,6 +200,22 @@ pub fn ensure_cursors(c: &mut AnyConn, now: NaiveDateTime) -> CoreResult<usize> 
     Ok(q.execute(c)?)
 }
 
+/// Cursors of deleted directories once they have nothing left to deliver (their
+/// directory's last event, `dsync.deleted`, delivered or given up) and no live lease;
+/// how many. Cursors with a backlog stay until it is delivered.
+pub fn drop_finished_cursors(c: &mut AnyConn, now: NaiveDateTime) -> CoreResult<usize> {
+    let mut q = Sql::raw(
+        "DELETE FROM webhook_cursors WHERE (endpoint_id, directory_id) IN (\
+         SELECT w.endpoint_id, w.directory_id FROM webhook_cursors w \
+         WHERE NOT EXISTS (SELECT 1 FROM directories d WHERE d.id = w.directory_id) \
+           AND (w.lease_until IS NULL OR w.lease_until < ",
+    );
+    q.bind(Bind::Timestamp(now)).push(") AND NOT ");
+    push_has_backlog(&mut q);
+    q.push(")");
+    Ok(q.execute(c)?)
+}
+
 /// Whether the cursor `w` has an event past it (a row holds up to COMPACT_MAX events).
 fn push_has_backlog(q: &mut Sql) {
     q.push(format!(
@@ -290,18 +306,23 @@ fn push_advance(q: &mut Sql, to: i64) {
         .push(" >= replay_to THEN NULL ELSE replay_to END");
 }
 
+/// `WHERE` the cursor of (`endpoint`, `directory`).
+fn push_cursor(q: &mut Sql, endpoint: &WebhookEndpointId, directory: &DirectoryId) {
+    q.push(" WHERE endpoint_id = ")
+        .text(endpoint.as_str())
+        .push(" AND directory_id = ")
+        .text(directory.as_str());
+}
+
+/// `WHERE` the cursor of (`endpoint`, `directory`), leased by `owner`.
 fn push_cursor_key(
     q: &mut Sql,
     endpoint: &WebhookEndpointId,
     directory: &DirectoryId,
     owner: &str,
 ) {
-    q.push(" WHERE endpoint_id = ")
-        .text(endpoint.as_str())
-        .push(" AND directory_id = ")
-        .text(directory.as_str())
-        .push(" AND lease_owner = ")
-        .text(owner);
+    push_cursor(q, endpoint, directory);
+    q.push(" AND lease_owner = ").text(owner);
 }
 
 #[derive(QueryableByName)]
@@ -523,13 +544,9 @@ pub fn replay(
         .push(" ELSE replay_to END, delivered_seq = ")
         .bind(Bind::BigInt(start))
         .push(", attempts = 0, last_error = NULL, next_attempt_at = ")
-        .bind(Bind::Timestamp(now))
-        .push(" WHERE endpoint_id = ")
-        .text(endpoint.as_str())
-        .push(" AND directory_id = ")
-        .text(directory.as_str())
-        .push(" AND delivered_seq > ")
-        .bind(Bind::BigInt(start));
+        .bind(Bind::Timestamp(now));
+    push_cursor(&mut q, endpoint, directory);
+    q.push(" AND delivered_seq > ").bind(Bind::BigInt(start));
     Ok(q.execute(c)? == 1)
 }
 
