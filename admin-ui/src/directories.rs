@@ -11,8 +11,9 @@ use crate::session::Operator;
 use crate::util::{see_other, when};
 use crate::AdminUi;
 use scimgate_connectors::DirectoryType;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, OrganizationId, PrefixedId, TokenId};
-use scimgate_core::service::{admin, vendor_reads};
+use scimgate_core::service::{admin, audit, vendor_reads};
 use scimgate_core::{Core, CoreError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -101,8 +102,18 @@ pub async fn create(
     })?;
     let name = Some(form.name.trim().to_string()).filter(|n| !n.is_empty());
     let core = ui.core.clone();
-    let created =
-        blocking(move || admin::create_directory(&core, &org, dt, name.as_deref())).await?;
+    let entry = Entry::new(&op.actor, "directory.created", Outcome::Success)
+        .target_kind("directory")
+        .details(serde_json::json!({ "organization_id": org.to_string(), "type": dt.as_str() }));
+    let created = blocking(move || {
+        audit::audited(
+            &core,
+            entry,
+            || admin::create_directory(&core, &org, dt, name.as_deref()),
+            |c| Some(c.directory.id.to_string()),
+        )
+    })
+    .await?;
     render_dir(&ui, op, created.directory.id, Some(created.bearer_token)).await
 }
 
@@ -133,9 +144,18 @@ pub async fn new_token(
     let id = DirectoryId::parse_or_not_found(&path)?;
     let core = ui.core.clone();
     let (id2, name) = (id.clone(), form.into_inner().name);
+    let entry = Entry::new(&op.actor, "directory_token.created", Outcome::Success)
+        .target_kind("directory_token")
+        .details(serde_json::json!({ "directory_id": id.to_string() }));
     let secret = blocking(move || {
         let dir = admin::get_directory(&core, &id2)?;
-        admin::create_token(&core, &dir, &name).map(|(_, s)| s)
+        audit::audited(
+            &core,
+            entry,
+            || admin::create_token(&core, &dir, &name),
+            |(row, _)| Some(row.id.to_string()),
+        )
+        .map(|(_, s)| s)
     })
     .await?;
     render_dir(&ui, op, id, Some(secret)).await
@@ -153,9 +173,17 @@ pub async fn revoke_token(
     let token = TokenId::parse_or_not_found(&t)?;
     let core = ui.core.clone();
     let id2 = id.clone();
+    let entry = Entry::new(&op.actor, "directory_token.revoked", Outcome::Success)
+        .target("directory_token", token.to_string())
+        .details(serde_json::json!({ "directory_id": id.to_string() }));
     blocking(move || {
         let dir = admin::get_directory(&core, &id2)?;
-        admin::revoke_token(&core, &dir, &token)
+        audit::audited(
+            &core,
+            entry,
+            || admin::revoke_token(&core, &dir, &token),
+            |_| None,
+        )
     })
     .await?;
     Ok(see_other(&format!("/admin/directories/{id}")))
@@ -180,14 +208,24 @@ pub async fn delete(
     let id = DirectoryId::parse_or_not_found(&path)?;
     let core = ui.core.clone();
     let confirm = form.into_inner().confirm;
+    let entry = Entry::new(&op.actor, "directory.deleted", Outcome::Success)
+        .target("directory", id.to_string());
     let org = blocking(move || {
         let dir = admin::get_directory(&core, &id)?;
-        if confirm.trim() != dir.name {
-            return Err(CoreError::invalid_value(
-                "type the directory's exact name to delete it",
-            ));
-        }
-        admin::delete_directory(&core, &id).map(|d| d.organization_id)
+        let entry = entry.details(serde_json::json!({
+            "organization_id": dir.organization_id.to_string(),
+            "name": dir.name,
+        }));
+        // a mistyped confirmation is recorded too, as a failure
+        let delete = || {
+            if confirm.trim() != dir.name {
+                return Err(CoreError::invalid_value(
+                    "type the directory's exact name to delete it",
+                ));
+            }
+            admin::delete_directory(&core, &id)
+        };
+        audit::audited(&core, entry, delete, |_| None).map(|d| d.organization_id)
     })
     .await?;
     Ok(see_other(&format!("/admin/organizations/{org}")))

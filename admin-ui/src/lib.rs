@@ -95,3 +95,21 @@ pub fn configure(ui: Arc<AdminUi>) -> impl FnOnce(&mut web::ServiceConfig) {
         );
     }
 }
+
+impl AdminUi {
+    /// The audit actor of a request: `kind` with `id`, from the request's client address
+    /// (trusted proxies applied) and user agent.
+    pub(crate) fn actor(
+        &self,
+        req: &HttpRequest,
+        kind: scimgate_core::audit::ActorKind,
+        id: Option<String>,
+    ) -> scimgate_core::audit::Actor {
+        let ua = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        scimgate_core::audit::Actor::new(kind, id)
+            .from_request((self.client_ip)(req).map(|ip| ip.to_string()), ua)
+    }
+}

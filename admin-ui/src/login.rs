@@ -5,6 +5,10 @@
 //! [`ACCOUNT_RULE`] or [`ADDRESS_RULE`] failures the account or the address is locked
 //! out for [`LOCKOUT`]; a locked-out login answers 429 with `Retry-After` (even with the
 //! right password) and counts `scimgate_admin_login_throttled_total`.
+//!
+//! Audited: every login (`admin.login`, success or denied, with the email tried), each
+//! lock-out it starts (`auth.locked_out`, the account or the address) and each logout
+//! (`admin.logout`).
 
 use std::time::Duration;
 
@@ -16,8 +20,10 @@ use crate::error::{blocking, UiError};
 use crate::pages::LoginPage;
 use crate::session::{self, Claims, Operator, ADMIN_COOKIE, ADMIN_TTL};
 use crate::AdminUi;
+use scimgate_core::audit::{ActorKind, Entry, Outcome};
 use scimgate_core::ratelimit::Rule;
 use scimgate_core::service::admin_ui as svc;
+use scimgate_core::service::audit;
 
 /// Failed logins of one account before a lock-out.
 pub const ACCOUNT_RULE: Rule = Rule::new(5, Duration::from_secs(15 * 60));
@@ -77,6 +83,12 @@ fn throttled(secs: u64, csrf: String, email: String) -> Result<HttpResponse, UiE
     Ok(res)
 }
 
+fn ip_of(ui: &AdminUi, req: &HttpRequest) -> String {
+    (ui.client_ip)(req)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
 /// `POST /admin/login`.
 pub async fn submit(
     ui: web::Data<AdminUi>,
@@ -90,12 +102,7 @@ pub async fn submit(
     let email = form.email.trim().to_string();
     let limiter = ui.core.limiter();
     let account = format!("admin-login:account:{}", email.to_lowercase());
-    let address = format!(
-        "admin-login:address:{}",
-        (ui.client_ip)(&req)
-            .map(|ip| ip.to_string())
-            .unwrap_or_default()
-    );
+    let address = format!("admin-login:address:{}", ip_of(&ui, &req));
     for key in [&account, &address] {
         if let Some(left) = limiter.locked_for(key).await {
             return throttled(left.as_secs().max(1), csrf, email);
@@ -104,9 +111,33 @@ pub async fn submit(
     let core = ui.core.clone();
     let (e2, p2) = (email.clone(), form.password);
     let found = blocking(move || svc::verify_login(&core, &e2, &p2)).await?;
+    let anonymous = ui.actor(&req, ActorKind::Anonymous, None);
     let Some(admin) = found else {
         let a = limiter.fail(&account, ACCOUNT_RULE, LOCKOUT).await;
         let b = limiter.fail(&address, ADDRESS_RULE, LOCKOUT).await;
+        let tried = serde_json::json!({ "email": email });
+        audit::note_in_background(
+            &ui.core,
+            Entry::new(&anonymous, "admin.login", Outcome::Denied)
+                .target_kind("admin_user")
+                .details(tried),
+        );
+        for (locked, kind, rule, value) in [
+            (a, "admin_account", ACCOUNT_RULE, email.to_lowercase()),
+            (b, "client_address", ADDRESS_RULE, ip_of(&ui, &req)),
+        ] {
+            if locked {
+                let entry = Entry::new(&anonymous, "auth.locked_out", Outcome::Denied)
+                    .target(kind, value)
+                    .details(serde_json::json!({
+                        "surface": "admin_login",
+                        "failures": rule.limit,
+                        "window_seconds": rule.window.as_secs(),
+                        "lockout_seconds": LOCKOUT.as_secs(),
+                    }));
+                audit::note_in_background(&ui.core, entry);
+            }
+        }
         if a || b {
             tracing::warn!("admin UI: failed logins locked out an account or a client address");
             return throttled(LOCKOUT.as_secs(), csrf, email);
@@ -118,6 +149,14 @@ pub async fn submit(
         );
         return render(actix_web::http::StatusCode::UNAUTHORIZED, &page);
     };
+    let actor = ui
+        .actor(&req, ActorKind::Admin, Some(admin.id.to_string()))
+        .with_name(admin.email.clone());
+    audit::note_in_background(
+        &ui.core,
+        Entry::new(&actor, "admin.login", Outcome::Success)
+            .target("admin_user", admin.id.to_string()),
+    );
     let claims = Claims::new("admin", admin.id.to_string(), ADMIN_TTL);
     let token = session::sign(&ui, &claims).await?;
     let mut res = HttpResponse::SeeOther();
@@ -147,6 +186,12 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, UiError> {
     op.check_csrf(&form.csrf)?;
+    let entry = Entry::new(&op.actor, "admin.logout", Outcome::Success);
+    let entry = match &op.actor.id {
+        Some(id) => entry.target("admin_user", id.clone()),
+        None => entry,
+    };
+    audit::note_in_background(&ui.core, entry);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/admin/login"))
         .append_header((

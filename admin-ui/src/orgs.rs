@@ -11,11 +11,12 @@ use crate::session::Operator;
 use crate::util::{see_other, split_list, when};
 use crate::AdminUi;
 use scimgate_connectors::DirectoryType;
+use scimgate_core::audit::{Entry, Outcome};
 use scimgate_core::ids::{OrganizationId, PrefixedId};
 use scimgate_core::model::OrganizationRow;
-use scimgate_core::service::admin;
 use scimgate_core::service::admin_ui as svc;
 use scimgate_core::service::vendor_reads::{self, DirectoryFilter, Page};
+use scimgate_core::service::{admin, audit};
 use scimgate_core::{clock, Core};
 
 const PAGE: i64 = 50;
@@ -91,8 +92,19 @@ pub async fn create(
     op.check_csrf(&form.csrf)?;
     let f = form.into_inner();
     let core = ui.core.clone();
-    let org = blocking(move || admin::create_organization(&core, &f.name, &split_list(&f.domains)))
-        .await?;
+    let domains = split_list(&f.domains);
+    let entry = Entry::new(&op.actor, "organization.created", Outcome::Success)
+        .target_kind("organization")
+        .details(serde_json::json!({ "name": f.name, "domains": domains }));
+    let org = blocking(move || {
+        audit::audited(
+            &core,
+            entry,
+            || admin::create_organization(&core, &f.name, &domains),
+            |o| Some(o.id.to_string()),
+        )
+    })
+    .await?;
     Ok(see_other(&format!("/admin/organizations/{}", org.id)))
 }
 
@@ -206,7 +218,18 @@ pub async fn domains(
     let id = OrganizationId::parse_or_not_found(&path)?;
     let core = ui.core.clone();
     let (id2, ds) = (id.clone(), split_list(&form.domains));
-    blocking(move || svc::set_organization_domains(&core, &id2, &ds)).await?;
+    let entry = Entry::new(&op.actor, "organization.updated", Outcome::Success)
+        .target("organization", id.to_string())
+        .details(serde_json::json!({ "domains": ds }));
+    blocking(move || {
+        audit::audited(
+            &core,
+            entry,
+            || svc::set_organization_domains(&core, &id2, &ds),
+            |_| None,
+        )
+    })
+    .await?;
     Ok(see_other(&format!("/admin/organizations/{id}")))
 }
 
@@ -221,7 +244,18 @@ pub async fn new_link(
     let id = OrganizationId::parse_or_not_found(&path)?;
     let core = ui.core.clone();
     let id2 = id.clone();
-    let row = blocking(move || svc::create_setup_link(&core, &id2, None, None)).await?;
+    let entry = Entry::new(&op.actor, "setup_link.created", Outcome::Success)
+        .target_kind("setup_link")
+        .details(serde_json::json!({ "organization_id": id.to_string() }));
+    let row = blocking(move || {
+        audit::audited(
+            &core,
+            entry,
+            || svc::create_setup_link(&core, &id2, None, None),
+            |l| Some(l.id.clone()),
+        )
+    })
+    .await?;
     let link = crate::portal::link_url(&ui, &row).await?;
     render_org(&ui, op, id, Some(link)).await
 }
@@ -237,6 +271,17 @@ pub async fn revoke_link(
     let id = OrganizationId::parse_or_not_found(&org)?;
     let core = ui.core.clone();
     let id2 = id.clone();
-    blocking(move || svc::revoke_setup_link(&core, &id2, &link)).await?;
+    let entry = Entry::new(&op.actor, "setup_link.revoked", Outcome::Success)
+        .target("setup_link", link.clone())
+        .details(serde_json::json!({ "organization_id": id.to_string() }));
+    blocking(move || {
+        audit::audited(
+            &core,
+            entry,
+            || svc::revoke_setup_link(&core, &id2, &link),
+            |_| None,
+        )
+    })
+    .await?;
     Ok(see_other(&format!("/admin/organizations/{id}")))
 }

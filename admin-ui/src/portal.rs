@@ -22,9 +22,10 @@ use crate::pages::{
 use crate::session::{self, Claims, SETUP_COOKIE, SETUP_TTL};
 use crate::AdminUi;
 use scimgate_connectors::{setup::setup_steps, DirectoryType};
+use scimgate_core::audit::{Actor, ActorKind, Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, OrganizationId, PrefixedId};
 use scimgate_core::service::admin_ui as svc;
-use scimgate_core::service::{admin, vendor_reads};
+use scimgate_core::service::{admin, audit, auth_limits, vendor_reads};
 use scimgate_core::store::admin_ui::SetupLinkRow;
 use scimgate_core::{Core, CoreError};
 
@@ -111,20 +112,59 @@ pub struct StartForm {
     token: String,
 }
 
-/// `POST /portal/start`: use the link up and start a setup session.
+/// The audit actor of a setup session: the link it was opened with names it.
+fn setup_actor(ui: &AdminUi, req: &HttpRequest, claims: &Claims) -> Actor {
+    ui.actor(req, ActorKind::SetupSession, claims.link.clone())
+        .with_name(claims.sub.clone())
+}
+
+/// `POST /portal/start`: use the link up and start a setup session. A link that is
+/// not valid (tampered, expired, used, revoked) counts a failed authentication of the
+/// client address (`service::auth_limits`, shared with tokens and API keys): past the
+/// limit the address gets 429 with `Retry-After`, and the lock-out is audited.
 pub async fn start(
     ui: web::Data<AdminUi>,
+    req: HttpRequest,
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, UiError> {
-    let claims = session::verify(&ui, &form.token, "link")
-        .await?
-        .ok_or_else(gone)?;
-    let link_id = claims.link.clone().ok_or_else(gone)?;
-    let org = OrganizationId::parse(&claims.sub).map_err(|_| gone())?;
-    let core = ui.core.clone();
-    let row = blocking(move || svc::open_setup_link(&core, &org, &link_id))
-        .await
-        .map_err(|_| gone())?;
+    let ip = (ui.client_ip)(&req)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let keys = [("client_address", ip)];
+    if let Some(left) = auth_limits::locked_for(&ui.core, &keys).await {
+        return Err(UiError::TooMany(left.as_secs().max(1)));
+    }
+    let opened = match session::verify(&ui, &form.token, "link").await? {
+        Some(claims) => {
+            let link = claims.link.clone();
+            let org = OrganizationId::parse(&claims.sub).ok();
+            let core = ui.core.clone();
+            match (link, org) {
+                (Some(link_id), Some(org)) => {
+                    blocking(move || svc::open_setup_link(&core, &org, &link_id))
+                        .await
+                        .ok()
+                        .map(|row| (row, claims))
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let Some((row, link_claims)) = opened else {
+        let anonymous = ui.actor(&req, ActorKind::Anonymous, None);
+        auth_limits::failed(&ui.core, &keys, &anonymous).await;
+        return Err(gone());
+    };
+    audit::note_in_background(
+        &ui.core,
+        Entry::new(
+            &setup_actor(&ui, &req, &link_claims),
+            "setup_session.started",
+            Outcome::Success,
+        )
+        .target("organization", row.organization_id.to_string()),
+    );
     let mut s = Claims::new("setup", row.organization_id.to_string(), SETUP_TTL);
     s.link = Some(row.id);
     let token = session::sign(&ui, &s).await?;
@@ -306,7 +346,22 @@ pub async fn pick(
     })?;
     let core = ui.core.clone();
     let org = s.org.clone();
-    let created = blocking(move || admin::create_directory(&core, &org, dt, None)).await?;
+    let entry = Entry::new(
+        &setup_actor(&ui, &req, &s.claims),
+        "directory.created",
+        Outcome::Success,
+    )
+    .target_kind("directory")
+    .details(serde_json::json!({ "organization_id": org.to_string(), "type": dt.as_str() }));
+    let created = blocking(move || {
+        audit::audited(
+            &core,
+            entry,
+            || admin::create_directory(&core, &org, dt, None),
+            |c| Some(c.directory.id.to_string()),
+        )
+    })
+    .await?;
     let mut claims = s.claims.clone();
     claims.dir = Some(created.directory.id.to_string());
     let t = session::sign(&ui, &claims.renewed(SETUP_TTL)).await?;
@@ -355,13 +410,23 @@ pub async fn rotate(
     crate::guard::check_csrf(&s.claims.csrf, &form.csrf)?;
     let core = ui.core.clone();
     let (org, dir) = (s.org.clone(), s.claims.dir.clone());
+    let actor = setup_actor(&ui, &req, &s.claims);
     let (page, s) = blocking(move || {
         let dir = picked_dir(&core, &org, dir.as_deref())?;
         let row = admin::get_directory(&core, &dir)?;
-        for t in admin::list_tokens(&core, &dir)? {
-            admin::revoke_token(&core, &row, &t.id)?;
-        }
-        let (_, secret) = admin::create_token(&core, &row, "setup portal")?;
+        let entry = Entry::new(&actor, "directory_token.rotated", Outcome::Success)
+            .target("directory", dir.to_string());
+        let secret = audit::audited(
+            &core,
+            entry,
+            || {
+                for t in admin::list_tokens(&core, &dir)? {
+                    admin::revoke_token(&core, &row, &t.id)?;
+                }
+                admin::create_token(&core, &row, "setup portal").map(|(_, secret)| secret)
+            },
+            |_| None,
+        )?;
         setup_page(&core, &s, &dir, Some(secret)).map(|p| (p, s))
     })
     .await?;
@@ -382,6 +447,15 @@ pub async fn finish(
     let core = ui.core.clone();
     let link = s.claims.link.clone().unwrap_or_default();
     let org = s.org.clone();
+    audit::note_in_background(
+        &ui.core,
+        Entry::new(
+            &setup_actor(&ui, &req, &s.claims),
+            "setup_session.finished",
+            Outcome::Success,
+        )
+        .target("organization", org.to_string()),
+    );
     let to = blocking(move || svc::setup_link_of(&core, &org, &link)).await?;
     let next = to.and_then(|l| l.success_url.or(l.return_url));
     Ok(with_cookie(

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{blocking, UiError};
 use crate::AdminUi;
+use scimgate_core::audit::{Actor, ActorKind};
 use scimgate_core::ids::AdminUserId;
 use scimgate_core::service::admin_ui::{self as svc, SessionKey};
 
@@ -169,6 +170,8 @@ pub fn set_cookie(ui: &AdminUi, name: &str, value: &str, path: &str, max_age: i6
 pub struct Operator {
     pub email: String,
     pub csrf: String,
+    /// Who acts, for the audit log: this operator, from this request's address.
+    pub actor: Actor,
 }
 
 impl Operator {
@@ -217,10 +220,14 @@ async fn operator_of(
     } else {
         None
     };
+    let actor = ui
+        .actor(req, ActorKind::Admin, Some(id.to_string()))
+        .with_name(row.email.clone());
     Ok(Some((
         Operator {
             email: row.email,
             csrf: claims.csrf,
+            actor,
         },
         renew,
     )))

@@ -320,8 +320,21 @@ fn main() -> anyhow::Result<()> {
             cmd: AdminsCmd::Disable { email, enable },
         } => {
             let core = open_core(&cfg, Bus::in_process())?;
-            let a = admin_ui::set_admin_disabled(&core, &email, !enable)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let action = if enable {
+                "admin_user.enabled"
+            } else {
+                "admin_user.disabled"
+            };
+            let entry = Entry::new(&Actor::cli(), action, Outcome::Success)
+                .target_kind("admin_user")
+                .details(json!({ "email": email }));
+            let a = audit::audited(
+                &core,
+                entry,
+                || admin_ui::set_admin_disabled(&core, &email, !enable),
+                |a| Some(a.id.to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", admin_json(&a));
             Ok(())
         }
@@ -330,8 +343,16 @@ fn main() -> anyhow::Result<()> {
         } => {
             let password = admin_password(&email)?;
             let core = open_core(&cfg, Bus::in_process())?;
-            let a = admin_ui::reset_admin_password(&core, &email, &password)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let entry = Entry::new(&Actor::cli(), "admin_user.password_reset", Outcome::Success)
+                .target_kind("admin_user")
+                .details(json!({ "email": email }));
+            let a = audit::audited(
+                &core,
+                entry,
+                || admin_ui::reset_admin_password(&core, &email, &password),
+                |a| Some(a.id.to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", admin_json(&a));
             Ok(())
         }

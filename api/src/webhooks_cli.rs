@@ -1,9 +1,12 @@
 //! `scimgate webhooks create|list|disable|enable|delete|rotate`: the webhook endpoints
-//! of `/webhook_endpoints` from the command line (same checks, same JSON).
+//! of `/webhook_endpoints` from the command line (same checks, same JSON); every change
+//! is audited as the command line's action, like the API's.
 
 use clap::Subcommand;
+use scimgate_core::audit::{Actor, Entry, Outcome};
 use scimgate_core::ids::{OrganizationId, WebhookEndpointId};
 use scimgate_core::json::text;
+use scimgate_core::service::audit;
 use scimgate_core::service::webhooks::{self as svc, EndpointChange};
 use scimgate_core::wire_webhooks::WebhookEndpoint;
 use scimgate_core::Core;
@@ -51,12 +54,29 @@ fn print(core: &Core, row: &svc::Endpoint, secret: Option<String>) -> anyhow::Re
     Ok(())
 }
 
+/// The audit entry of a change to an endpoint, by the command line.
+fn entry(action: &str, endpoint: Option<&str>) -> Entry {
+    let e = Entry::new(&Actor::cli(), action, Outcome::Success);
+    match endpoint {
+        Some(i) => e.target("webhook_endpoint", i),
+        None => e.target_kind("webhook_endpoint"),
+    }
+}
+
 fn set_enabled(core: &Core, i: &str, enabled: bool) -> anyhow::Result<()> {
     let change = EndpointChange {
         enabled: Some(enabled),
         ..Default::default()
     };
-    let row = svc::update_endpoint(core, &id(i)?, change)?;
+    let ep = id(i)?;
+    let e = entry("webhook_endpoint.updated", Some(i))
+        .details(serde_json::json!({ "status": if enabled { "enabled" } else { "disabled" } }));
+    let row = audit::audited(
+        core,
+        e,
+        || svc::update_endpoint(core, &ep, change),
+        |_| None,
+    )?;
     print(core, &row, None)
 }
 
@@ -77,14 +97,21 @@ pub fn run(cfg: &Config, core: &Core, cmd: WebhooksCmd) -> anyhow::Result<()> {
             }
             let endpoint_url = scimgate_webhooks::target::check_url(&cfg.webhook_policy(), &url)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (row, secret) = svc::create_endpoint(
+            let e = entry("webhook_endpoint.created", None).details(serde_json::json!({
+                "endpoint_url": endpoint_url.as_str(),
+                "organization_id": organization_id.as_ref().map(|o| o.to_string()),
+            }));
+            let new = svc::NewEndpoint {
+                endpoint_url,
+                events,
+                organization_id,
+                description,
+            };
+            let (row, secret) = audit::audited(
                 core,
-                svc::NewEndpoint {
-                    endpoint_url,
-                    events,
-                    organization_id,
-                    description,
-                },
+                e,
+                || svc::create_endpoint(core, new),
+                |(row, _)| Some(row.id.to_string()),
             )?;
             print(core, &row, Some(secret))
         }
@@ -104,7 +131,9 @@ pub fn run(cfg: &Config, core: &Core, cmd: WebhooksCmd) -> anyhow::Result<()> {
         WebhooksCmd::Disable { id: i } => set_enabled(core, &i, false),
         WebhooksCmd::Enable { id: i } => set_enabled(core, &i, true),
         WebhooksCmd::Delete { id: i } => {
-            svc::delete_endpoint(core, &id(&i)?)?;
+            let ep = id(&i)?;
+            let e = entry("webhook_endpoint.deleted", Some(&i));
+            audit::audited(core, e, || svc::delete_endpoint(core, &ep), |_| None)?;
             println!("{}", serde_json::json!({"id": i, "deleted": true}));
             Ok(())
         }
@@ -115,8 +144,12 @@ pub fn run(cfg: &Config, core: &Core, cmd: WebhooksCmd) -> anyhow::Result<()> {
             if !(0..=7 * 86_400).contains(&overlap_seconds) {
                 anyhow::bail!("--overlap-seconds must be from 0 to 604800");
             }
+            let ep = id(&i)?;
+            let e = entry("webhook_endpoint.secret_rotated", Some(&i))
+                .details(serde_json::json!({ "overlap_seconds": overlap_seconds }));
+            let overlap = chrono::Duration::seconds(overlap_seconds);
             let (row, secret) =
-                svc::rotate_secret(core, &id(&i)?, chrono::Duration::seconds(overlap_seconds))?;
+                audit::audited(core, e, || svc::rotate_secret(core, &ep, overlap), |_| None)?;
             print(core, &row, Some(secret))
         }
     }

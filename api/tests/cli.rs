@@ -153,6 +153,61 @@ fn admins_create_takes_the_password_from_the_environment_or_stdin() {
     let out = child.wait_with_output().unwrap();
     let v = json_of(&out);
     assert_eq!(v["email"], "two@acme.com");
+    // disable, enable and reset-password act on the account, and every command is audited
+    json_of(&run(
+        &db,
+        &data,
+        &["admins", "disable", "--email", "two@acme.com"],
+        &[],
+    ));
+    json_of(&run(
+        &db,
+        &data,
+        &["admins", "disable", "--email", "two@acme.com", "--enable"],
+        &[],
+    ));
+    json_of(&run(
+        &db,
+        &data,
+        &["admins", "reset-password", "--email", "two@acme.com"],
+        &[("SCIMGATE_ADMIN_PASSWORD", "a brand new password")],
+    ));
+    let out = run(&db, &data, &["audit", "export"], &[]);
+    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|l| {
+            assert_eq!(l["actor"]["type"], "cli");
+            for pw in [
+                "correct horse battery",
+                "another long password",
+                "a brand new password",
+            ] {
+                assert!(
+                    !l.to_string().contains(pw),
+                    "a password in the audit log: {l}"
+                );
+            }
+            (
+                l["action"].as_str().unwrap().to_string(),
+                l["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("admin_user.created", "success"),
+        ("admin_user.created", "failure"),
+        ("admin_user.created", "failure"),
+        ("admin_user.created", "success"),
+        ("admin_user.disabled", "success"),
+        ("admin_user.enabled", "success"),
+        ("admin_user.password_reset", "success"),
+    ]
+    .iter()
+    .map(|(a, o)| (a.to_string(), o.to_string()))
+    .collect();
+    assert_eq!(got, want);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit;
 mod dashboard;
 mod portal;
 mod security;

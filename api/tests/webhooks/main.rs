@@ -925,6 +925,32 @@ fn cli_manages_endpoints_that_the_server_delivers_to() {
             .0,
         404
     );
+    // each change is audited as the command line's, the failed delete as a failure,
+    // and no secret is in the log
+    let (page, actions) = s.audit_actions(&format!("target={id}&order=asc"));
+    assert_eq!(
+        actions,
+        [
+            "webhook_endpoint.created",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.secret_rotated",
+            "webhook_endpoint.deleted",
+            "webhook_endpoint.deleted"
+        ]
+    );
+    let records = page["data"].as_array().unwrap();
+    assert!(
+        records.iter().all(|r| r["actor"]["type"] == "cli"),
+        "{page}"
+    );
+    assert_eq!(records[1]["details"]["status"], "disabled");
+    assert_eq!(records[4]["outcome"], "success");
+    assert_eq!(records[5]["outcome"], "failure");
+    let text = page.to_string();
+    for secret in [&ep["secret"], &rot["secret"]] {
+        assert!(!text.contains(secret.as_str().unwrap()));
+    }
 }
 
 #[test]

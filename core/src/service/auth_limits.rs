@@ -2,9 +2,10 @@
 //! login name): past `Settings::limits.auth_failures` within its window the key is
 //! locked out for `limits.lockout`, and the failure that starts a lock-out is audited
 //! (`auth.locked_out`). Counted by `Core::limiter` (Redis across instances). Every
-//! check of a directory token or an API key uses these (`api::exec`). Admin logins
-//! keep their own, stricter throttle (`scimgate_admin_ui::login`); setup links are
-//! signed, single-use and valid for minutes, so a guess has nothing to count.
+//! check of a directory token or an API key uses these (`api::exec`), and so does the
+//! opening of a setup link (a link that is tampered, expired, used or revoked counts a
+//! failure of the client address: `scimgate_admin_ui::portal::start`). Admin logins
+//! keep their own, stricter throttle (`scimgate_admin_ui::login`).
 
 use std::time::Duration;
 
