@@ -37,6 +37,7 @@ mod dialect;
 mod json;
 mod mapping;
 mod patch;
+pub mod quirks;
 
 pub mod entra;
 pub mod jumpcloud;

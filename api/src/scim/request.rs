@@ -6,7 +6,7 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -33,6 +33,7 @@ impl FromRequest for Body {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let checked = check_headers(req);
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             let limit = checked?;
             let mut body = web::BytesMut::new();
@@ -48,9 +49,16 @@ impl FromRequest for Body {
             if body.is_empty() {
                 return Err(ScimError::invalid_syntax("the request body is empty"));
             }
-            serde_json::from_slice::<Value>(&body)
-                .map(Body)
-                .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
+            let value = serde_json::from_slice::<Value>(&body).map_err(|e| {
+                ScimError::invalid_syntax(format!("the body is not valid JSON: {e}"))
+            })?;
+            // the IdP quirks the body shows, for the sync health once it is answered
+            let quirks = scimgate_connectors::quirks::tolerated(&value);
+            if !quirks.is_empty() {
+                req.extensions_mut()
+                    .insert(crate::scim::health::Tolerated(quirks));
+            }
+            Ok(Body(value))
         })
     }
 }

@@ -289,6 +289,38 @@ fn the_it_admin_connects_okta_and_sees_it_come_alive() {
     );
     assert!(panel.contains("Last request:"), "{panel}");
 
+    // a tolerated quirk is explained too (IDP-QUIRKS ENTRA-STRING-BOOL, ENTRA-OP-CASE:
+    // Entra's deactivation), and it is no rejection
+    let (_, _, found) = s.scim(
+        &dir,
+        Method::GET,
+        "/Users?filter=userName%20eq%20%22grace@acme.test%22",
+        None,
+    );
+    let id = found["Resources"][0]["id"].as_str().unwrap().to_string();
+    let entra = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    let (st, _, u) = s.scim(&dir, Method::PATCH, &format!("/Users/{id}"), Some(entra));
+    assert_eq!(st, 200, "{u}");
+    assert_eq!(u["active"], false);
+    for _ in 0..50 {
+        panel = b.get("/portal/status").body;
+        if panel.contains("instead of a boolean") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        panel.contains(
+            "sent `active` as the text &#34;False&#34; instead of a boolean; accepted as false"
+        ),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("PATCH operation &#34;Replace&#34; with capitals"),
+        "{panel}"
+    );
+
     // rotation: a new token, the old one refused
     let rotated = b.post("/portal/rotate", &[("csrf", &csrf)]);
     assert_eq!(rotated.status, 200);

@@ -1,14 +1,15 @@
 //! Each directory's sync health for the admin UI and the setup portal: when the IdP
 //! last called, how many of its requests were answered and rejected over the last
 //! 24 hours, its last rejected requests with their reason, and whether a directory
-//! that used to sync has gone silent ("stale").
+//! that used to sync has gone silent ("stale"), and the IdP quirks its accepted
+//! requests showed (noted among the rejections with their success status).
 //!
 //! Recording is kept off the SCIM transactions: a finished SCIM request is counted in
 //! memory ([`SyncHealth::record`]: a mutex and a map entry), and `maintenance` flushes
 //! the counts every second, one statement per directory hour and per rejection, into
 //! `store::sync_health`. A crash loses at most the last second of counts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{Duration, NaiveDateTime, Timelike};
@@ -41,7 +42,14 @@ struct Pending {
 #[derive(Default)]
 pub struct SyncHealth {
     pending: Mutex<HashMap<DirectoryId, Pending>>,
+    /// The tolerated quirks already noted per directory by this instance: each is
+    /// noted once, so that an IdP sending one on every request does not push its
+    /// directory's real rejections out of the last [`KEEP_REJECTIONS`].
+    noted: Mutex<HashSet<(DirectoryId, &'static str)>>,
 }
+
+/// Quirks remembered as noted (past this, the memory starts again).
+const MAX_NOTED: usize = 100_000;
 
 fn hour_of(t: NaiveDateTime) -> NaiveDateTime {
     t.date().and_hms_opt(t.hour(), 0, 0).unwrap_or(t)
@@ -80,6 +88,45 @@ impl SyncHealth {
                 reason: reason.chars().take(500).collect(),
             });
         }
+    }
+
+    /// Note that an accepted request of a directory showed a tolerated IdP quirk
+    /// (`code`, an IDP-QUIRKS id; `note`, what it means in plain language): kept among
+    /// the directory's last rejections with the request's (success) status, once per
+    /// quirk and instance. Not a rejection: the 24-hour rejection count is unchanged.
+    pub fn accepted(
+        &self,
+        directory_id: &DirectoryId,
+        method: &str,
+        status: u16,
+        code: &'static str,
+        note: &str,
+    ) {
+        {
+            let mut noted = self.noted.lock().unwrap_or_else(|p| p.into_inner());
+            if noted.len() >= MAX_NOTED {
+                noted.clear();
+            }
+            if !noted.insert((directory_id.clone(), code)) {
+                return;
+            }
+        }
+        let mut g = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if g.len() >= MAX_PENDING && !g.contains_key(directory_id) {
+            return;
+        }
+        let p = g.entry(directory_id.clone()).or_default();
+        if p.rejections.len() as i64 >= KEEP_REJECTIONS {
+            p.rejections.remove(0);
+        }
+        p.rejections.push(RejectionRow {
+            id: crate::ids::new_id("sync_rejection"),
+            directory_id: directory_id.clone(),
+            at: clock::now(),
+            method: method.to_string(),
+            status: i32::from(status),
+            reason: note.chars().take(500).collect(),
+        });
     }
 
     /// Whether anything waits to be flushed.
