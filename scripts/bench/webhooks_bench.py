@@ -7,7 +7,10 @@
      receiver has every one;
   2. latency at a paced write rate (default 500 creates/s): from each SCIM create's response to
      its dsync.user.created webhook's arrival, p50 / p99;
-  3. SCIM create throughput (16 client threads, keep-alive) without an endpoint and with one.
+  3. SCIM create throughput (16 client threads, keep-alive) of a directory whose organization
+     has no endpoint and of one whose organization has one (organization-scoped endpoints, so the
+     two measures don't share deliveries), alternated --rounds times: medians and their ratio;
+  4. SCIM create p99 the same way, the endpoint being a receiver that takes 5 s per answer.
 
   python3 scripts/bench/webhooks_bench.py [--rate 500] [--seconds 10] [--backlog-users 1500]
 
@@ -94,6 +97,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--backlog-users", type=int, default=1500)
     ap.add_argument("--creates", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     rport = lib.free_port()
     receiver = subprocess.Popen([str(RECEIVER), f"127.0.0.1:{rport}"])
@@ -106,10 +110,6 @@ def main():
             server.env.update({"SCIMGATE_WEBHOOK_ALLOW_HTTP": "true", "SCIMGATE_WEBHOOK_ALLOW_PRIVATE": "true"})
             with server:
                 api = lib.Api(server.url, key)
-                # 3. SCIM throughput without an endpoint (a directory of its own)
-                d0 = api.new_directory("nohook")
-                _, secs = creates(lib.Scim(d0["scim_url"], d0["bearer_token"]), "nohook", args.creates)
-                without, p99_without = args.creates / secs, LAST_P99[0]
                 # 1. sustained delivery of a backlog
                 ep = api.call("POST", "/webhook_endpoints", {"endpoint_url": f"http://127.0.0.1:{rport}/hook"}, want=201)
                 api.call("PATCH", f"/webhook_endpoints/{ep['id']}", {"status": "disabled"})
@@ -169,19 +169,32 @@ def main():
                 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
                 rows.append((f"write response → webhook arrival at {achieved:.0f} creates/s ({len(lat)} of {n})",
                              f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lat[-1]:.1f} ms"))
-                # 3. with the endpoint
-                d1 = api.new_directory("hook")
-                _, secs = creates(lib.Scim(d1["scim_url"], d1["bearer_token"]), "hook", args.creates)
-                with_ep = args.creates / secs
-                rows.append(("SCIM creates/s, 16 threads: without / with an endpoint",
-                             f"{without:,.0f} / {with_ep:,.0f} ({with_ep / without:.0%})"))
-                # 4. a receiver taking 5 s per answer, on its own endpoint, during creates
+                # 3. and 4.: A/B, alternated; the endpoint above (every directory) goes
+                api.call("DELETE", f"/webhook_endpoints/{ep['id']}", want=(200, 202, 204))
+                fast_org = api.create_organization(f"fast {os.getpid()}")
+                api.call("POST", "/webhook_endpoints", {"endpoint_url": f"http://127.0.0.1:{rport}/hook",
+                                                         "organization_id": fast_org["id"]}, want=201)
                 slow = SlowReceiver(5.0)
-                api.call("POST", "/webhook_endpoints", {"endpoint_url": slow.url}, want=201)
-                d2 = api.new_directory("slow")
-                _, secs = creates(lib.Scim(d2["scim_url"], d2["bearer_token"]), "slow", args.creates)
-                rows.append(("SCIM create p99, 16 threads: no endpoint / + a 5 s receiver",
-                             f"{p99_without:.1f} / {LAST_P99[0]:.1f} ms ({args.creates / secs:,.0f} creates/s)"))
+                slow_org = api.create_organization(f"slow {os.getpid()}")
+                api.call("POST", "/webhook_endpoints", {"endpoint_url": slow.url,
+                                                         "organization_id": slow_org["id"]}, want=201)
+                runs = {"none": [], "fast": [], "slow": []}
+                for r in range(args.rounds):
+                    for kind in ("none", "fast", "none", "slow"):
+                        if kind == "none":
+                            d = api.new_directory(f"none{r}{len(runs['none'])}")
+                        else:
+                            org = fast_org if kind == "fast" else slow_org
+                            d = api.create_directory(org["id"], name=f"{kind}{r}")
+                        _, secs = creates(lib.Scim(d["scim_url"], d["bearer_token"]), f"{kind}{r}.{len(runs[kind])}",
+                                          args.creates)
+                        runs[kind].append((args.creates / secs, LAST_P99[0]))
+                        time.sleep(1)  # the fast receiver's deliveries end before the next run
+                med = lambda kind, i: statistics.median(x[i] for x in runs[kind])  # noqa: E731
+                rows.append((f"SCIM creates/s, 16 threads, medians of {args.rounds} alternated runs: no endpoint / with one",
+                             f"{med('none', 0):,.0f} / {med('fast', 0):,.0f} ({med('fast', 0) / med('none', 0):.0%})"))
+                rows.append((f"SCIM create p99, 16 threads, medians of {args.rounds} alternated runs: no endpoint / a 5 s receiver",
+                             f"{med('none', 1):.1f} / {med('slow', 1):.1f} ms ({med('slow', 1) / med('none', 1):.0%})"))
     finally:
         receiver.terminate()
     for what, fig in rows:

@@ -226,7 +226,10 @@ pub fn update_endpoint(
 pub fn delete_endpoint(core: &Core, id: &WebhookEndpointId) -> CoreResult<()> {
     match write_conn(core, |c| store::delete_endpoint(c, id))? {
         0 => Err(not_found(id)),
-        _ => Ok(()),
+        _ => {
+            core.bus.publish(crate::bus::Notice::Webhooks);
+            Ok(())
+        }
     }
 }
 
@@ -248,6 +251,7 @@ pub fn rotate_secret(
         store::save_endpoint(c, &row)?;
         Ok(row)
     })?;
+    core.bus.publish(crate::bus::Notice::Webhooks);
     Ok((row, secret))
 }
 
