@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use super::dynsql::{like_escape, Sql};
 use super::paging::{self, Keyset};
 use super::schema::{
-    directories, directory_groups, directory_tokens, directory_users, memberships, user_attrs,
+    directories, directory_counts, directory_groups, directory_tokens, directory_users,
+    memberships, user_attrs,
 };
 use super::AnyConn;
 use crate::error::CoreResult;
@@ -87,7 +88,36 @@ pub fn user_and_group_counts(
     conn: &mut AnyConn,
     directory_id: &DirectoryId,
 ) -> CoreResult<(UserCounts, i64)> {
-    // one pass over the directory's users for both states
+    // kept by the triggers of migration 2026-12-09-400000_directory_counts with every
+    // write to the directory's users and groups: one row, whatever the directory's size
+    let kept: Option<(i64, i64, i64)> = directory_counts::table
+        .filter(directory_counts::directory_id.eq(directory_id))
+        .select((
+            directory_counts::users_active,
+            directory_counts::users_inactive,
+            directory_counts::groups,
+        ))
+        .first(conn)
+        .optional()?;
+    match kept {
+        Some((active, inactive, groups)) => Ok((UserCounts { active, inactive }, groups)),
+        // a directory deleted meanwhile (its row goes with it)
+        None => Ok((
+            UserCounts {
+                active: 0,
+                inactive: 0,
+            },
+            0,
+        )),
+    }
+}
+
+/// The counts of [`user_and_group_counts`] computed from the rows (one pass over the
+/// directory's users, one over its groups): what the kept counts must equal.
+pub fn user_and_group_counts_counted(
+    conn: &mut AnyConn,
+    directory_id: &DirectoryId,
+) -> CoreResult<(UserCounts, i64)> {
     let by_state: Vec<(bool, i64)> = directory_users::table
         .filter(directory_users::directory_id.eq(directory_id))
         .group_by(directory_users::active)

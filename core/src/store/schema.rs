@@ -28,6 +28,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    directory_counts (directory_id) {
+        directory_id -> Text,
+        users_active -> BigInt,
+        users_inactive -> BigInt,
+        groups -> BigInt,
+    }
+}
+
+diesel::table! {
     directory_tokens (id) {
         id -> Text,
         directory_id -> Text,

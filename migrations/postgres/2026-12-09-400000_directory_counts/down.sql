@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS directory_counts_groups_del ON directory_groups;
+DROP TRIGGER IF EXISTS directory_counts_groups_ins ON directory_groups;
+DROP TRIGGER IF EXISTS directory_counts_users_upd ON directory_users;
+DROP TRIGGER IF EXISTS directory_counts_users_del ON directory_users;
+DROP TRIGGER IF EXISTS directory_counts_users_ins ON directory_users;
+DROP TRIGGER IF EXISTS directory_counts_new_directory ON directories;
+DROP FUNCTION IF EXISTS directory_counts_groups_del();
+DROP FUNCTION IF EXISTS directory_counts_groups_ins();
+DROP FUNCTION IF EXISTS directory_counts_users_upd();
+DROP FUNCTION IF EXISTS directory_counts_users_del();
+DROP FUNCTION IF EXISTS directory_counts_users_ins();
+DROP FUNCTION IF EXISTS directory_counts_new_directory();
+DROP TABLE IF EXISTS directory_counts;
