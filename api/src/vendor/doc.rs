@@ -75,8 +75,10 @@ pub struct EventParams {
     /// A cursor: an event id (or a snapshot's cursor).
     after: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     range_start: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     range_end: Option<String>,
     organization_id: Option<String>,
     directory_id: Option<String>,
@@ -96,8 +98,10 @@ pub struct AuditFilter {
     /// A target id.
     target: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     range_start: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     range_end: Option<String>,
 }
 
@@ -121,8 +125,10 @@ pub struct DeliveryFilter {
     event: Option<String>,
     directory_id: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     range_start: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     range_end: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
@@ -139,13 +145,35 @@ pub struct NewOrganization {
     domain_data: Option<Vec<Value>>,
 }
 
+/// The WorkOS SCIM directory types (`scimgate_connectors::DirectoryType`).
+#[derive(ToSchema)]
+pub enum DirectoryType {
+    #[schema(rename = "azure scim v2.0")]
+    Azure,
+    #[schema(rename = "cyberark scim v2.0")]
+    CyberArk,
+    #[schema(rename = "generic scim v2.0")]
+    Generic,
+    #[schema(rename = "jump cloud scim v2.0")]
+    JumpCloud,
+    #[schema(rename = "okta scim v2.0")]
+    Okta,
+    #[schema(rename = "onelogin scim v2.0")]
+    OneLogin,
+    #[schema(rename = "pingfederate scim v2.0")]
+    PingFederate,
+    #[schema(rename = "rippling scim v2.0")]
+    Rippling,
+    #[schema(rename = "sailpoint scim v2.0")]
+    SailPoint,
+}
+
 /// `POST /directories`.
 #[derive(ToSchema)]
 pub struct NewDirectory {
     organization_id: String,
-    /// A WorkOS SCIM directory type, such as `okta scim v2.0` or `azure scim v2.0`.
-    #[schema(rename = "type")]
-    dir_type: String,
+    #[schema(rename = "type", inline)]
+    dir_type: DirectoryType,
     name: Option<String>,
 }
 
@@ -155,6 +183,7 @@ pub struct NewToken {
     /// Default `token`.
     name: Option<String>,
     /// RFC 3339, in the future; none: never expires.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
 }
 
@@ -203,6 +232,7 @@ pub struct NewApiKey {
     #[schema(inline, min_items = 1)]
     scopes: Vec<Scope>,
     /// RFC 3339, in the future.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
 }
 
@@ -274,8 +304,10 @@ pub struct Redeliver {
     event_id: Option<String>,
     directory_id: Option<String>,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     range_start: Option<String>,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     range_end: Option<String>,
 }
 
