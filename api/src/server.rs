@@ -138,6 +138,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .wrap(actix_web::middleware::from_fn(guard::guard))
             .wrap(security_headers(hsts))
             .configure(ops::configure)
+            .configure(crate::openapi::configure)
             .configure(scim::configure)
             .configure(vendor::configure)
             .configure(scimgate_admin_ui::configure(admin_ui.clone()))

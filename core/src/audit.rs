@@ -306,7 +306,7 @@ impl Record {
 }
 
 /// A record on the wire (`GET /audit_logs`, NDJSON export), in this field order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WireRecord<'a> {
     pub object: &'static str,
     pub id: &'a str,
@@ -321,7 +321,7 @@ pub struct WireRecord<'a> {
     pub hash: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WireActor<'a> {
     #[serde(rename = "type")]
     pub kind: &'a str,
@@ -331,7 +331,7 @@ pub struct WireActor<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WireTarget<'a> {
     #[serde(rename = "type")]
     pub kind: Option<&'a str>,

@@ -18,6 +18,7 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::clock;
 use crate::ids::{
@@ -30,7 +31,7 @@ use crate::model::{
 use scimgate_connectors::{AttributeMapping, DirectoryType};
 
 /// The `object` of each shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Object {
     List,
@@ -46,15 +47,17 @@ pub enum Object {
 }
 
 /// WIRE-COMPAT §1: `{object: "list", data, list_metadata: {before, after}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct List<T> {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub data: Vec<T>,
     pub list_metadata: ListMetadata,
 }
 
 /// The cursors of a page: the first and last id, where a page lies before or after.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct ListMetadata {
     pub before: Option<String>,
     pub after: Option<String>,
@@ -86,18 +89,21 @@ impl<T> From<crate::service::vendor_reads::Paged<T>> for List<T> {
 
 /// WIRE-COMPAT §1: `EventList.list_metadata` has only `after`. (The events page
 /// itself is written as text around each stored event, see `api::vendor::events`.)
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventListMetadata {
     pub after: Option<String>,
 }
 
 /// WIRE-COMPAT §3: the event envelope, plus scimgate's `directory_id`,
 /// `organization_id` and per-directory `sequence`; `data` is the stored JSON.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Event<'a> {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: &'a EventId,
     pub event: &'a str,
+    #[schema(value_type = Object)]
     pub data: &'a RawValue,
     pub created_at: String,
     pub directory_id: &'a DirectoryId,
@@ -122,8 +128,10 @@ impl<'a> Event<'a> {
 }
 
 /// A WorkOS `organization`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Organization {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: OrganizationId,
     pub name: String,
@@ -134,8 +142,10 @@ pub struct Organization {
 }
 
 /// A domain of an organization (scimgate verifies none: `verified`, `manual`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrganizationDomain {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: String,
     pub domain: String,
@@ -169,14 +179,18 @@ impl From<&OrganizationRow> for Organization {
 
 /// WIRE-COMPAT §4: the REST form of a directory (`state` `linked`/`unlinked`, the
 /// organization's first domain as `domain`; the event form is [`DirectoryEvent`]).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Directory {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: DirectoryId,
     pub organization_id: OrganizationId,
     pub external_key: String,
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub dir_type: DirectoryType,
+    #[schema(value_type = String)]
     pub state: DirectoryState,
     pub name: String,
     pub domain: Option<String>,
@@ -187,7 +201,7 @@ pub struct Directory {
     pub metadata: Option<DirectoryMetadata>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DirectoryMetadata {
     pub users: UserCounts,
     pub groups: i64,
@@ -219,13 +233,17 @@ impl Directory {
 /// the state in the events' vocabulary; `dsync.activated` adds the organization's
 /// `domains` (objects, not the REST form's `domain`) and the `external_key`, which
 /// `dsync.deleted` leaves out (§2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DirectoryEvent {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: DirectoryId,
     pub organization_id: OrganizationId,
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub dir_type: DirectoryType,
+    #[schema(value_type = String)]
     pub state: EventDirectoryState,
     pub name: String,
     pub created_at: String,
@@ -247,8 +265,10 @@ impl Serialize for EventDirectoryState {
 }
 
 /// An organization domain in a directory's event form: `{object, id, domain}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventOrganizationDomain {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: String,
     pub domain: String,
@@ -295,7 +315,7 @@ impl DirectoryEvent {
 
 /// `POST /directories`: the directory with its SCIM base URL and first token, whose
 /// secret is shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CreatedDirectory {
     #[serde(flatten)]
     pub directory: Directory,
@@ -316,8 +336,10 @@ impl From<&crate::service::admin::CreatedDirectory> for CreatedDirectory {
 }
 
 /// A directory token as listed: never the secret or its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DirectoryToken {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: TokenId,
     pub directory_id: DirectoryId,
@@ -346,8 +368,10 @@ impl From<&TokenRow> for DirectoryToken {
 }
 
 /// WIRE-COMPAT §2: `dsync.token.created` / `dsync.token.revoked` data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DirectoryTokenEvent {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: TokenId,
     pub directory_id: DirectoryId,
@@ -371,7 +395,7 @@ impl DirectoryTokenEvent {
 
 /// `POST /directories/{id}/tokens`: the token with its secret, shown this once, and
 /// the SCIM base URL it opens.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewDirectoryToken {
     #[serde(flatten)]
     pub token: DirectoryToken,
@@ -384,8 +408,10 @@ pub struct NewDirectoryToken {
 /// directory's connector's output as stored; `role` and `roles` only where the user
 /// holds a role. `groups` in the read API (`DirectoryUserWithGroups`),
 /// `previous_attributes` in `dsync.user.updated`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DirectoryUser {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: DirectoryUserId,
     pub directory_id: DirectoryId,
@@ -426,8 +452,10 @@ impl DirectoryUser {
 
 /// WIRE-COMPAT §6: a `directory_group` (`previous_attributes` in
 /// `dsync.group.updated`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DirectoryGroup {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: DirectoryGroupId,
     pub idp_id: Value,
@@ -453,7 +481,7 @@ impl DirectoryGroup {
 }
 
 /// WIRE-COMPAT §2: `dsync.group.user_added` / `dsync.group.user_removed` data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MembershipChange {
     pub directory_id: DirectoryId,
     pub user: DirectoryUser,
@@ -461,8 +489,10 @@ pub struct MembershipChange {
 }
 
 /// A group → role mapping of an organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoleMapping {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub id: RoleMappingId,
     pub organization_id: OrganizationId,
@@ -487,15 +517,17 @@ impl From<&RoleMappingRow> for RoleMapping {
 }
 
 /// A role as a user carries it: `{"slug"}` (WIRE-COMPAT §5 `role`, `roles[]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Role {
     pub slug: String,
 }
 
 /// `GET /directory_users/{id}/roles/explain`: the user's roles in order, each with the
 /// groups (and mappings) that grant it, and the rule that orders them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoleExplanation {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
     pub directory_user_id: DirectoryUserId,
     pub organization_id: OrganizationId,
@@ -506,7 +538,7 @@ pub struct RoleExplanation {
 
 /// A role a user holds: its slug, its priority (the highest of its grants) and the
 /// grants, highest priority first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ExplainedRole {
     pub slug: String,
     pub priority: Option<i32>,
@@ -514,7 +546,7 @@ pub struct ExplainedRole {
 }
 
 /// A group of the user that grants the role, through a mapping.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoleGrant {
     pub group_id: DirectoryGroupId,
     pub group_name: Option<String>,
@@ -524,9 +556,12 @@ pub struct RoleGrant {
 
 /// A directory's custom-attribute mappings: a whole list, plus whether they are its
 /// type's defaults.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttributeMappings {
+    /// The kind of object, in snake case (`list`, `organization`, …).
+    #[schema(value_type = String)]
     pub object: Object,
+    #[schema(value_type = Vec<Object>)]
     pub data: Vec<AttributeMapping>,
     pub defaults: bool,
     pub list_metadata: ListMetadata,

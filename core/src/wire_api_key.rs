@@ -3,6 +3,7 @@
 //! hash, but on creation, once, the key itself.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::clock;
 use crate::ids::ApiKeyId;
@@ -10,7 +11,7 @@ use crate::model::ApiKeyRow;
 use crate::scope::Scopes;
 
 /// An API key as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKey {
     pub object: &'static str,
     pub id: ApiKeyId,
@@ -39,7 +40,7 @@ impl From<&ApiKeyRow> for ApiKey {
 }
 
 /// A key just created, with its secret (shown this once).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewApiKey {
     #[serde(flatten)]
     pub key: ApiKey,

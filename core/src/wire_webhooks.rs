@@ -4,6 +4,7 @@
 //! and scimgate's delivery attempt.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::clock;
 use crate::ids::{DirectoryId, OrganizationId, WebhookEndpointId};
@@ -12,7 +13,7 @@ use crate::store::webhooks::{AttemptRow, EndpointRow};
 /// WIRE-COMPAT.md §7: `{object: "webhook_endpoint", id: "we_…", endpoint_url,
 /// secret: "whsec_…", status: enabled|disabled, events[], created_at, updated_at}`;
 /// the secret only on creation and rotation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookEndpoint {
     pub object: &'static str,
     pub id: WebhookEndpointId,
@@ -49,7 +50,7 @@ impl WebhookEndpoint {
 
 /// An endpoint's health: `healthy`, `failing` (since the first failed attempt after
 /// the last success) or `disabled`; its backlog per directory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
     pub state: &'static str,
     pub healthy: bool,
@@ -62,7 +63,7 @@ pub struct Health {
     pub backlog: Vec<Backlog>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Backlog {
     pub directory_id: DirectoryId,
     pub delivered_sequence: i64,
@@ -75,7 +76,7 @@ pub struct Backlog {
 }
 
 /// One delivery attempt (`GET /webhook_endpoints/{id}/deliveries`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Delivery {
     pub object: &'static str,
     pub id: String,

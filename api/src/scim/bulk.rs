@@ -10,6 +10,16 @@ use crate::error::ScimError;
 use crate::exec;
 use crate::state::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/scim/v2/{directory_id}/Bulk",
+    operation_id = "scim_bulk_bulk",
+    tag = "scim_bulk",
+    summary = "Bulk operations (not supported)",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    request_body(content((super::doc::BulkRequest = "application/scim+json"), (super::doc::BulkRequest = "application/json"))),
+    responses((status = 501, description = "Bulk is not supported", body = super::doc::Error, content_type = "application/scim+json"))
+)]
 pub async fn bulk(
     state: web::Data<AppState>,
     token: DirectoryToken,

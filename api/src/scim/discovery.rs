@@ -21,6 +21,15 @@ fn limits(state: &AppState) -> SpConfigLimits {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/ServiceProviderConfig",
+    operation_id = "scim_discovery_service_provider_config",
+    tag = "scim_discovery",
+    summary = "The service provider configuration",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "RFC 7643 §5", body = super::doc::Discovery, content_type = "application/scim+json"))
+)]
 pub async fn service_provider_config(
     state: web::Data<AppState>,
     token: DirectoryToken,
@@ -36,6 +45,15 @@ pub async fn service_provider_config(
     Ok(render::json(StatusCode::OK, &v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/ResourceTypes",
+    operation_id = "scim_discovery_resource_types",
+    tag = "scim_discovery",
+    summary = "The resource types",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "a ListResponse of ResourceTypes", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn resource_types(
     state: web::Data<AppState>,
     token: DirectoryToken,
@@ -47,6 +65,15 @@ pub async fn resource_types(
     Ok(render::json(StatusCode::OK, &v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/ResourceTypes/{name}",
+    operation_id = "scim_discovery_resource_type",
+    tag = "scim_discovery",
+    summary = "A resource type",
+    params(("directory_id" = String, Path, description = "a directory id"), ("name" = String, Path, description = "`User` or `Group`")),
+    responses((status = 200, description = "RFC 7643 §6", body = super::doc::Discovery, content_type = "application/scim+json"))
+)]
 pub async fn resource_type(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -61,6 +88,15 @@ pub async fn resource_type(
     Ok(render::json(StatusCode::OK, &v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/Schemas",
+    operation_id = "scim_discovery_schemas",
+    tag = "scim_discovery",
+    summary = "The schemas",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "a ListResponse of Schemas", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn schemas(
     state: web::Data<AppState>,
     token: DirectoryToken,
@@ -72,6 +108,15 @@ pub async fn schemas(
     Ok(render::json(StatusCode::OK, &v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/Schemas/{id}",
+    operation_id = "scim_discovery_schema",
+    tag = "scim_discovery",
+    summary = "A schema",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "a schema URN")),
+    responses((status = 200, description = "RFC 7643 §7", body = super::doc::Discovery, content_type = "application/scim+json"))
+)]
 pub async fn schema(
     state: web::Data<AppState>,
     token: DirectoryToken,

@@ -19,6 +19,15 @@ use scimgate_core::service::groups;
 use scimgate_core::{Core, CoreResult};
 use serde_json::Value;
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/Groups",
+    operation_id = "scim_groups_list",
+    tag = "scim_groups",
+    summary = "List or filter groups",
+    params(("directory_id" = String, Path, description = "a directory id"), super::doc::ListParams),
+    responses((status = 200, description = "a ListResponse of Groups", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: ListQuery,
@@ -27,6 +36,16 @@ pub async fn list(
     list_page(&state, token, q).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/scim/v2/{directory_id}/Groups/.search",
+    operation_id = "scim_groups_search",
+    tag = "scim_groups",
+    summary = "Search groups",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    request_body(content((super::doc::SearchRequest = "application/scim+json"), (super::doc::SearchRequest = "application/json"))),
+    responses((status = 200, description = "a ListResponse of Groups", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn search(
     state: web::Data<AppState>,
     token: DirectoryToken,
@@ -53,6 +72,15 @@ async fn list_page(
     Ok(render::json(StatusCode::OK, &body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/Groups/{id}",
+    operation_id = "scim_groups_get",
+    tag = "scim_groups",
+    summary = "Get a group",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), super::doc::Projection),
+    responses((status = 200, description = "the Group", body = super::doc::Group, content_type = "application/scim+json"))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     q: Projected,
@@ -68,6 +96,16 @@ pub async fn get(
     .map(Rendered::into_response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/scim/v2/{directory_id}/Groups",
+    operation_id = "scim_groups_create",
+    tag = "scim_groups",
+    summary = "Create a group",
+    params(("directory_id" = String, Path, description = "a directory id"), super::doc::Projection),
+    request_body(content((super::doc::GroupIn = "application/scim+json"), (super::doc::GroupIn = "application/json"))),
+    responses((status = 201, description = "the Group", body = super::doc::Group, content_type = "application/scim+json"))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     q: Projected,
@@ -83,6 +121,16 @@ pub async fn create(
     .map(Rendered::into_response)
 }
 
+#[utoipa::path(
+    put,
+    path = "/scim/v2/{directory_id}/Groups/{id}",
+    operation_id = "scim_groups_replace",
+    tag = "scim_groups",
+    summary = "Replace a group",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), ("If-Match" = Option<String>, Header, description = "a version (ETag) the resource must have"), super::doc::Projection),
+    request_body(content((super::doc::GroupIn = "application/scim+json"), (super::doc::GroupIn = "application/json"))),
+    responses((status = 200, description = "the Group", body = super::doc::Group, content_type = "application/scim+json"))
+)]
 pub async fn replace(
     state: web::Data<AppState>,
     q: Projected,
@@ -121,6 +169,16 @@ async fn change(
 /// Group PATCH answers 204 unless attributes are asked for (RFC 7644 §3.5.2 allows
 /// either; Entra asks for 204 and a member list is never sent back by default, so the
 /// cost of a PATCH does not grow with the group).
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/{directory_id}/Groups/{id}",
+    operation_id = "scim_groups_patch",
+    tag = "scim_groups",
+    summary = "Patch a group (204 unless attributes are asked for)",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), ("If-Match" = Option<String>, Header, description = "a version (ETag) the resource must have"), super::doc::Projection),
+    request_body(content((super::doc::PatchOp = "application/scim+json"), (super::doc::PatchOp = "application/json"))),
+    responses((status = 200, description = "the Group (when `attributes` or `excludedAttributes` is given)", body = super::doc::Group, content_type = "application/scim+json"), (status = 204, description = "patched"))
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     q: Projected,
@@ -153,6 +211,15 @@ pub async fn patch(
     .map(Rendered::into_response)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/{directory_id}/Groups/{id}",
+    operation_id = "scim_groups_delete",
+    tag = "scim_groups",
+    summary = "Delete a group",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), ("If-Match" = Option<String>, Header, description = "a version (ETag) the resource must have")),
+    responses((status = 204, description = "deleted"))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     token: DirectoryToken,

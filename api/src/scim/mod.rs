@@ -12,6 +12,7 @@ use crate::error::ScimError;
 
 mod bulk;
 mod discovery;
+pub mod doc;
 mod groups;
 pub mod health;
 mod query;
@@ -20,38 +21,35 @@ mod request;
 mod search;
 mod users;
 
+/// The base of every directory's SCIM service provider.
+pub const BASE: &str = "/scim/v2/{directory_id}";
+
+crate::routes::route_table! {
+    get "/Users" => users::list,
+    post "/Users" => users::create,
+    post "/Users/.search" => users::search,
+    get "/Users/{id}" => users::get,
+    put "/Users/{id}" => users::replace,
+    patch "/Users/{id}" => users::patch,
+    delete "/Users/{id}" => users::delete,
+    get "/Groups" => groups::list,
+    post "/Groups" => groups::create,
+    post "/Groups/.search" => groups::search,
+    get "/Groups/{id}" => groups::get,
+    put "/Groups/{id}" => groups::replace,
+    patch "/Groups/{id}" => groups::patch,
+    delete "/Groups/{id}" => groups::delete,
+    get "/ServiceProviderConfig" => discovery::service_provider_config,
+    get "/ResourceTypes" => discovery::resource_types,
+    get "/ResourceTypes/{name}" => discovery::resource_type,
+    get "/Schemas" => discovery::schemas,
+    get "/Schemas/{id}" => discovery::schema,
+    post "/Bulk" => bulk::bulk,
+    post "/.search" => search::root,
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/scim/v2/{directory_id}")
-            .route("/Users", web::get().to(users::list))
-            .route("/Users", web::post().to(users::create))
-            .route("/Users/.search", web::post().to(users::search))
-            .route("/Users/{id}", web::get().to(users::get))
-            .route("/Users/{id}", web::put().to(users::replace))
-            .route("/Users/{id}", web::patch().to(users::patch))
-            .route("/Users/{id}", web::delete().to(users::delete))
-            .route("/Groups", web::get().to(groups::list))
-            .route("/Groups", web::post().to(groups::create))
-            .route("/Groups/.search", web::post().to(groups::search))
-            .route("/Groups/{id}", web::get().to(groups::get))
-            .route("/Groups/{id}", web::put().to(groups::replace))
-            .route("/Groups/{id}", web::patch().to(groups::patch))
-            .route("/Groups/{id}", web::delete().to(groups::delete))
-            .route(
-                "/ServiceProviderConfig",
-                web::get().to(discovery::service_provider_config),
-            )
-            .route("/ResourceTypes", web::get().to(discovery::resource_types))
-            .route(
-                "/ResourceTypes/{name}",
-                web::get().to(discovery::resource_type),
-            )
-            .route("/Schemas", web::get().to(discovery::schemas))
-            .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .route("/Bulk", web::post().to(bulk::bulk))
-            .route("/.search", web::post().to(search::root))
-            .default_service(web::to(not_found)),
-    );
+    cfg.service(register(web::scope(BASE)).default_service(web::to(not_found)));
 }
 
 /// Unknown paths and methods under a SCIM base answer SCIM errors (PRODUCT.md: every

@@ -16,6 +16,16 @@ use scimgate_core::scim::resource::list_response;
 use scimgate_core::service::list_paging::ListParams;
 use scimgate_core::service::{groups, users};
 
+#[utoipa::path(
+    post,
+    path = "/scim/v2/{directory_id}/.search",
+    operation_id = "scim_search_root",
+    tag = "scim_search",
+    summary = "Search users and groups",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    request_body(content((super::doc::SearchRequest = "application/scim+json"), (super::doc::SearchRequest = "application/json"))),
+    responses((status = 200, description = "a ListResponse of Users and Groups", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn root(
     state: web::Data<AppState>,
     token: DirectoryToken,

@@ -21,6 +21,15 @@ use scimgate_core::service::{users, Write};
 use scimgate_core::{Core, CoreResult};
 use serde_json::Value;
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/Users",
+    operation_id = "scim_users_list",
+    tag = "scim_users",
+    summary = "List or filter users",
+    params(("directory_id" = String, Path, description = "a directory id"), super::doc::ListParams),
+    responses((status = 200, description = "a ListResponse of Users", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: ListQuery,
@@ -29,6 +38,16 @@ pub async fn list(
     list_page(&state, token, q).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/scim/v2/{directory_id}/Users/.search",
+    operation_id = "scim_users_search",
+    tag = "scim_users",
+    summary = "Search users",
+    params(("directory_id" = String, Path, description = "a directory id")),
+    request_body(content((super::doc::SearchRequest = "application/scim+json"), (super::doc::SearchRequest = "application/json"))),
+    responses((status = 200, description = "a ListResponse of Users", body = super::doc::ListResponse, content_type = "application/scim+json"))
+)]
 pub async fn search(
     state: web::Data<AppState>,
     token: DirectoryToken,
@@ -73,6 +92,15 @@ async fn list_page(
     Ok(render::text(StatusCode::OK, body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/scim/v2/{directory_id}/Users/{id}",
+    operation_id = "scim_users_get",
+    tag = "scim_users",
+    summary = "Get a user",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), super::doc::Projection),
+    responses((status = 200, description = "the User", body = super::doc::User, content_type = "application/scim+json"))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     q: Projected,
@@ -88,6 +116,16 @@ pub async fn get(
     .map(Rendered::into_response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/scim/v2/{directory_id}/Users",
+    operation_id = "scim_users_create",
+    tag = "scim_users",
+    summary = "Create a user",
+    params(("directory_id" = String, Path, description = "a directory id"), super::doc::Projection),
+    request_body(content((super::doc::UserIn = "application/scim+json"), (super::doc::UserIn = "application/json"))),
+    responses((status = 201, description = "the User", body = super::doc::User, content_type = "application/scim+json"))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     q: Projected,
@@ -107,6 +145,16 @@ pub async fn create(
     .map(Rendered::into_response)
 }
 
+#[utoipa::path(
+    put,
+    path = "/scim/v2/{directory_id}/Users/{id}",
+    operation_id = "scim_users_replace",
+    tag = "scim_users",
+    summary = "Replace a user",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), ("If-Match" = Option<String>, Header, description = "a version (ETag) the resource must have"), super::doc::Projection),
+    request_body(content((super::doc::UserIn = "application/scim+json"), (super::doc::UserIn = "application/json"))),
+    responses((status = 200, description = "the User", body = super::doc::User, content_type = "application/scim+json"))
+)]
 pub async fn replace(
     state: web::Data<AppState>,
     q: Projected,
@@ -118,6 +166,16 @@ pub async fn replace(
     change(&state, q, token, id, if_match, body, users::prepare_replace).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/{directory_id}/Users/{id}",
+    operation_id = "scim_users_patch",
+    tag = "scim_users",
+    summary = "Patch a user",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), ("If-Match" = Option<String>, Header, description = "a version (ETag) the resource must have"), super::doc::Projection),
+    request_body(content((super::doc::PatchOp = "application/scim+json"), (super::doc::PatchOp = "application/json"))),
+    responses((status = 200, description = "the User", body = super::doc::User, content_type = "application/scim+json"))
+)]
 pub async fn patch(
     state: web::Data<AppState>,
     q: Projected,
@@ -161,6 +219,15 @@ async fn change(
     .map(Rendered::into_response)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/{directory_id}/Users/{id}",
+    operation_id = "scim_users_delete",
+    tag = "scim_users",
+    summary = "Delete a user",
+    params(("directory_id" = String, Path, description = "a directory id"), ("id" = String, Path, description = "the resource id"), ("If-Match" = Option<String>, Header, description = "a version (ETag) the resource must have")),
+    responses((status = 204, description = "deleted"))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     token: DirectoryToken,

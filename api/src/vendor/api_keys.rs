@@ -55,6 +55,15 @@ impl TryFrom<Fields> for NewKey {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api_keys",
+    operation_id = "api_keys_create",
+    tag = "api_keys",
+    summary = "Create an API key",
+    request_body = super::doc::NewApiKey,
+    responses((status = 201, description = "the key and its secret (shown once)", body = scimgate_core::wire_api_key::NewApiKey))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -84,6 +93,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api_keys",
+    operation_id = "api_keys_list",
+    tag = "api_keys",
+    summary = "List API keys",
+    responses((status = 200, description = "every key (no secrets)", body = scimgate_core::wire::List<scimgate_core::wire_api_key::ApiKey>))
+)]
 pub async fn list(state: web::Data<AppState>, key: ApiKey) -> Result<HttpResponse, ApiError> {
     let rows = exec::blocking(&state.core, key, move |core, _| Ok(api_keys::list(core)?)).await?;
     Ok(HttpResponse::Ok().json(wire::List::whole(
@@ -91,6 +108,15 @@ pub async fn list(state: web::Data<AppState>, key: ApiKey) -> Result<HttpRespons
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api_keys/{id}",
+    operation_id = "api_keys_revoke",
+    tag = "api_keys",
+    summary = "Revoke an API key",
+    params(("id" = String, Path, description = "an API key id")),
+    responses((status = 204, description = "revoked"))
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     key: ApiKey,

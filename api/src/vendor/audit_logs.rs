@@ -52,6 +52,15 @@ impl TryFrom<RawList> for ListAudit {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit_logs",
+    operation_id = "audit_logs_list",
+    tag = "audit_logs",
+    summary = "List audit log records",
+    params(super::doc::PageParams, super::doc::AuditFilter),
+    responses((status = 200, description = "a page of records", body = scimgate_core::wire::List<scimgate_core::audit::WireRecord>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: Query<ListAudit>,

@@ -37,6 +37,15 @@ impl TryFrom<Fields> for NewDirectory {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/directories",
+    operation_id = "directories_create",
+    tag = "directories",
+    summary = "Create a directory with its first SCIM token",
+    request_body = super::doc::NewDirectory,
+    responses((status = 201, description = "the directory, its SCIM base URL and its bearer token (shown once)", body = scimgate_core::wire::CreatedDirectory), (status = 409, description = "a conflict with an existing object", body = super::doc::Error))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -75,6 +84,15 @@ pub struct ListDirectories {
     domain: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories",
+    operation_id = "directories_list",
+    tag = "directories",
+    summary = "List directories",
+    params(super::doc::PageParams, super::doc::DirectoryFilter),
+    responses((status = 200, description = "a page of directories", body = scimgate_core::wire::List<scimgate_core::wire::Directory>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: Query<ListDirectories>,
@@ -96,6 +114,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(wire::List::from(v)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}",
+    operation_id = "directories_get",
+    tag = "directories",
+    summary = "Get a directory",
+    params(("id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "the directory with its user and group counts", body = scimgate_core::wire::Directory))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -113,6 +140,15 @@ pub async fn get(
 }
 
 /// `DELETE /directories/{id}`: 202; `dsync.deleted` is the directory's last event.
+#[utoipa::path(
+    delete,
+    path = "/directories/{id}",
+    operation_id = "directories_delete",
+    tag = "directories",
+    summary = "Delete a directory",
+    params(("id" = String, Path, description = "a directory id")),
+    responses((status = 202, description = "deletion accepted"))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     key: ApiKey,

@@ -22,6 +22,15 @@ pub struct ListGroups {
     user: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/directory_groups",
+    operation_id = "directory_groups_list",
+    tag = "directory_groups",
+    summary = "List directory groups",
+    params(super::doc::PageParams, super::doc::GroupFilter),
+    responses((status = 200, description = "a page of groups", body = scimgate_core::wire::List<scimgate_core::wire::DirectoryGroup>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: Query<ListGroups>,
@@ -42,6 +51,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(wire::List::from(v)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directory_groups/{id}",
+    operation_id = "directory_groups_get",
+    tag = "directory_groups",
+    summary = "Get a directory group",
+    params(("id" = String, Path, description = "a directory group id")),
+    responses((status = 200, description = "the group", body = scimgate_core::wire::DirectoryGroup))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     key: ApiKey,

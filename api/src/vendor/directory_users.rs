@@ -24,6 +24,15 @@ pub struct ListUsers {
     email: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/directory_users",
+    operation_id = "directory_users_list",
+    tag = "directory_users",
+    summary = "List directory users",
+    params(super::doc::PageParams, super::doc::UserFilter),
+    responses((status = 200, description = "a page of users", body = scimgate_core::wire::List<scimgate_core::wire::DirectoryUser>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: Query<ListUsers>,
@@ -46,6 +55,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(wire::List::from(v)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directory_users/{id}",
+    operation_id = "directory_users_get",
+    tag = "directory_users",
+    summary = "Get a directory user",
+    params(("id" = String, Path, description = "a directory user id")),
+    responses((status = 200, description = "the user with its groups", body = scimgate_core::wire::DirectoryUser))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     key: ApiKey,

@@ -107,6 +107,15 @@ fn time(name: &str, v: Option<&str>) -> Result<Option<chrono::NaiveDateTime>, In
     .transpose()
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "events_list",
+    tag = "events",
+    summary = "List events (optionally a long poll)",
+    params(super::doc::EventParams),
+    responses((status = 200, description = "a page of events; `list_metadata` has only `after`", body = super::doc::EventList))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: Query<ListEvents>,

@@ -18,6 +18,15 @@ use scimgate_core::ids::{DirectoryId, DirectoryUserId, OrganizationId, PrefixedI
 use scimgate_core::service::{admin, audit, roles};
 use scimgate_core::wire;
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/attribute_mappings",
+    operation_id = "mappings_get_attributes",
+    tag = "mappings",
+    summary = "A directory's custom-attribute mappings",
+    params(("id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "the mappings in force", body = scimgate_core::wire::AttributeMappings))
+)]
 pub async fn get_attributes(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -64,6 +73,16 @@ impl TryFrom<Fields> for SetAttributes {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/directories/{id}/attribute_mappings",
+    operation_id = "mappings_set_attributes",
+    tag = "mappings",
+    summary = "Set a directory's custom-attribute mappings",
+    params(("id" = String, Path, description = "a directory id")),
+    request_body = super::doc::SetAttributes,
+    responses((status = 200, description = "the mappings in force", body = scimgate_core::wire::AttributeMappings))
+)]
 pub async fn set_attributes(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -124,6 +143,16 @@ impl TryFrom<Fields> for NewRoleMapping {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations/{id}/role_mappings",
+    operation_id = "mappings_create_role",
+    tag = "mappings",
+    summary = "Map a group to a role",
+    params(("id" = String, Path, description = "an organization id")),
+    request_body = super::doc::NewRoleMapping,
+    responses((status = 201, description = "the role mapping", body = scimgate_core::wire::RoleMapping), (status = 409, description = "a conflict with an existing object", body = super::doc::Error))
+)]
 pub async fn create_role(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -151,6 +180,15 @@ pub async fn create_role(
     Ok(HttpResponse::Created().json(wire::RoleMapping::from(&row)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations/{id}/role_mappings",
+    operation_id = "mappings_list_roles",
+    tag = "mappings",
+    summary = "An organization's role mappings",
+    params(("id" = String, Path, description = "an organization id")),
+    responses((status = 200, description = "every role mapping of the organization", body = scimgate_core::wire::List<scimgate_core::wire::RoleMapping>))
+)]
 pub async fn list_roles(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -167,6 +205,15 @@ pub async fn list_roles(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/organizations/{id}/role_mappings/{mapping_id}",
+    operation_id = "mappings_delete_role",
+    tag = "mappings",
+    summary = "Delete a role mapping",
+    params(("id" = String, Path, description = "an organization id"), ("mapping_id" = String, Path, description = "a role mapping id")),
+    responses((status = 204, description = "deleted"))
+)]
 pub async fn delete_role(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -196,6 +243,15 @@ pub async fn delete_role(
 
 /// `GET /directory_users/{id}/roles/explain`: which group, through which mapping, gave
 /// a user each role (core's `role_explanation`, passed through).
+#[utoipa::path(
+    get,
+    path = "/directory_users/{id}/roles/explain",
+    operation_id = "mappings_explain_roles",
+    tag = "mappings",
+    summary = "Why a user has its roles",
+    params(("id" = String, Path, description = "a directory user id")),
+    responses((status = 200, description = "the roles and the groups and mappings that grant them", body = scimgate_core::wire::RoleExplanation))
+)]
 pub async fn explain_roles(
     state: web::Data<AppState>,
     key: ApiKey,

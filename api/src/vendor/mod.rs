@@ -12,6 +12,7 @@ mod body;
 mod directories;
 mod directory_groups;
 mod directory_users;
+pub mod doc;
 mod events;
 mod mappings;
 mod organizations;
@@ -21,82 +22,44 @@ mod snapshot;
 mod tokens;
 mod webhooks;
 
+crate::routes::route_table! {
+    post "/organizations" => organizations::create,
+    post "/portal/generate_link" => portal::generate_link,
+    get "/organizations" => organizations::list,
+    get "/organizations/{id}" => organizations::get,
+    post "/directories" => directories::create,
+    get "/directories" => directories::list,
+    get "/directories/{id}" => directories::get,
+    delete "/directories/{id}" => directories::delete,
+    post "/directories/{id}/tokens" => tokens::create,
+    get "/directories/{id}/tokens" => tokens::list,
+    delete "/directories/{id}/tokens/{token_id}" => tokens::revoke,
+    get "/directory_users" => directory_users::list,
+    get "/directory_users/{id}" => directory_users::get,
+    get "/directory_groups" => directory_groups::list,
+    get "/directory_groups/{id}" => directory_groups::get,
+    get "/directories/{id}/snapshot" => snapshot::stream,
+    get "/directories/{id}/attribute_mappings" => mappings::get_attributes,
+    put "/directories/{id}/attribute_mappings" => mappings::set_attributes,
+    post "/organizations/{id}/role_mappings" => mappings::create_role,
+    get "/organizations/{id}/role_mappings" => mappings::list_roles,
+    delete "/organizations/{id}/role_mappings/{mapping_id}" => mappings::delete_role,
+    get "/directory_users/{id}/roles/explain" => mappings::explain_roles,
+    get "/events" => events::list,
+    get "/audit_logs" => audit_logs::list,
+    get "/api_keys" => api_keys::list,
+    post "/api_keys" => api_keys::create,
+    delete "/api_keys/{id}" => api_keys::revoke,
+    post "/webhook_endpoints" => webhooks::create,
+    get "/webhook_endpoints" => webhooks::list,
+    get "/webhook_endpoints/{id}" => webhooks::get,
+    patch "/webhook_endpoints/{id}" => webhooks::update,
+    delete "/webhook_endpoints/{id}" => webhooks::delete,
+    post "/webhook_endpoints/{id}/rotate_secret" => webhooks::rotate_secret,
+    get "/webhook_endpoints/{id}/deliveries" => webhooks::deliveries,
+    post "/webhook_endpoints/{id}/redeliver" => webhooks::redeliver,
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/organizations", web::post().to(organizations::create))
-        .route(
-            "/portal/generate_link",
-            web::post().to(portal::generate_link),
-        )
-        .route("/organizations", web::get().to(organizations::list))
-        .route("/organizations/{id}", web::get().to(organizations::get))
-        .route("/directories", web::post().to(directories::create))
-        .route("/directories", web::get().to(directories::list))
-        .route("/directories/{id}", web::get().to(directories::get))
-        .route("/directories/{id}", web::delete().to(directories::delete))
-        .route("/directories/{id}/tokens", web::post().to(tokens::create))
-        .route("/directories/{id}/tokens", web::get().to(tokens::list))
-        .route(
-            "/directories/{id}/tokens/{token_id}",
-            web::delete().to(tokens::revoke),
-        )
-        .route("/directory_users", web::get().to(directory_users::list))
-        .route("/directory_users/{id}", web::get().to(directory_users::get))
-        .route("/directory_groups", web::get().to(directory_groups::list))
-        .route(
-            "/directory_groups/{id}",
-            web::get().to(directory_groups::get),
-        )
-        .route(
-            "/directories/{id}/snapshot",
-            web::get().to(snapshot::stream),
-        )
-        .route(
-            "/directories/{id}/attribute_mappings",
-            web::get().to(mappings::get_attributes),
-        )
-        .route(
-            "/directories/{id}/attribute_mappings",
-            web::put().to(mappings::set_attributes),
-        )
-        .route(
-            "/organizations/{id}/role_mappings",
-            web::post().to(mappings::create_role),
-        )
-        .route(
-            "/organizations/{id}/role_mappings",
-            web::get().to(mappings::list_roles),
-        )
-        .route(
-            "/organizations/{id}/role_mappings/{mapping_id}",
-            web::delete().to(mappings::delete_role),
-        )
-        .route(
-            "/directory_users/{id}/roles/explain",
-            web::get().to(mappings::explain_roles),
-        )
-        .route("/events", web::get().to(events::list))
-        .route("/audit_logs", web::get().to(audit_logs::list))
-        .route("/api_keys", web::get().to(api_keys::list))
-        .route("/api_keys", web::post().to(api_keys::create))
-        .route("/api_keys/{id}", web::delete().to(api_keys::revoke))
-        .route("/webhook_endpoints", web::post().to(webhooks::create))
-        .route("/webhook_endpoints", web::get().to(webhooks::list))
-        .route("/webhook_endpoints/{id}", web::get().to(webhooks::get))
-        .route("/webhook_endpoints/{id}", web::patch().to(webhooks::update))
-        .route(
-            "/webhook_endpoints/{id}",
-            web::delete().to(webhooks::delete),
-        )
-        .route(
-            "/webhook_endpoints/{id}/rotate_secret",
-            web::post().to(webhooks::rotate_secret),
-        )
-        .route(
-            "/webhook_endpoints/{id}/deliveries",
-            web::get().to(webhooks::deliveries),
-        )
-        .route(
-            "/webhook_endpoints/{id}/redeliver",
-            web::post().to(webhooks::redeliver),
-        );
+    register(cfg);
 }

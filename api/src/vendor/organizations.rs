@@ -57,6 +57,15 @@ impl TryFrom<Fields> for NewOrganization {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations",
+    operation_id = "organizations_create",
+    tag = "organizations",
+    summary = "Create an organization",
+    request_body = super::doc::NewOrganization,
+    responses((status = 201, description = "the organization", body = scimgate_core::wire::Organization), (status = 409, description = "a conflict with an existing object", body = super::doc::Error))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -84,6 +93,15 @@ pub struct ListOrganizations {
     page: PageQuery,
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations",
+    operation_id = "organizations_list",
+    tag = "organizations",
+    summary = "List organizations",
+    params(super::doc::PageParams),
+    responses((status = 200, description = "a page of organizations", body = scimgate_core::wire::List<scimgate_core::wire::Organization>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     q: Query<ListOrganizations>,
@@ -97,6 +115,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(wire::List::from(v)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations/{id}",
+    operation_id = "organizations_get",
+    tag = "organizations",
+    summary = "Get an organization",
+    params(("id" = String, Path, description = "an organization id")),
+    responses((status = 200, description = "the organization", body = scimgate_core::wire::Organization))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     key: ApiKey,

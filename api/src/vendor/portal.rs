@@ -47,6 +47,15 @@ impl TryFrom<Fields> for GenerateLink {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/portal/generate_link",
+    operation_id = "portal_generate_link",
+    tag = "portal",
+    summary = "Generate a setup link for an organization",
+    request_body = super::doc::GenerateLink,
+    responses((status = 201, description = "the link", body = super::doc::PortalLink))
+)]
 pub async fn generate_link(
     state: web::Data<AppState>,
     ui: web::Data<AdminUi>,

@@ -14,6 +14,15 @@ use crate::state::AppState;
 use scimgate_core::ids::{DirectoryId, PrefixedId};
 use scimgate_core::service::{admin, snapshot};
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/snapshot",
+    operation_id = "snapshot_stream",
+    tag = "directories",
+    summary = "A directory's users, groups and memberships as NDJSON",
+    params(("id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "NDJSON: a `snapshot` line with the events cursor, the objects, a `snapshot_end` line", body = String, content_type = "application/x-ndjson"))
+)]
 pub async fn stream(
     state: web::Data<AppState>,
     key: ApiKey,

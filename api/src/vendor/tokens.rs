@@ -36,6 +36,16 @@ impl TryFrom<Fields> for NewToken {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/directories/{id}/tokens",
+    operation_id = "tokens_create",
+    tag = "directories",
+    summary = "Create a SCIM bearer token",
+    params(("id" = String, Path, description = "a directory id")),
+    request_body = super::doc::NewToken,
+    responses((status = 201, description = "the token and its secret (shown once)", body = scimgate_core::wire::NewDirectoryToken))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -67,6 +77,15 @@ pub async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/tokens",
+    operation_id = "tokens_list",
+    tag = "directories",
+    summary = "List a directory's tokens",
+    params(("id" = String, Path, description = "a directory id")),
+    responses((status = 200, description = "every token of the directory (no secrets)", body = scimgate_core::wire::List<scimgate_core::wire::DirectoryToken>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -83,6 +102,15 @@ pub async fn list(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/directories/{id}/tokens/{token_id}",
+    operation_id = "tokens_revoke",
+    tag = "directories",
+    summary = "Revoke a SCIM bearer token",
+    params(("id" = String, Path, description = "a directory id"), ("token_id" = String, Path, description = "a token id")),
+    responses((status = 204, description = "revoked"))
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     key: ApiKey,

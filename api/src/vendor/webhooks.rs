@@ -242,6 +242,15 @@ fn endpoint_entry(caller: &Caller, action: &str, row: &svc::Endpoint) -> Entry {
         }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints",
+    operation_id = "webhooks_create",
+    tag = "webhook_endpoints",
+    summary = "Create a webhook endpoint",
+    request_body = super::doc::NewEndpoint,
+    responses((status = 201, description = "the endpoint with its `secret` (shown once)", body = scimgate_core::wire_webhooks::WebhookEndpoint), (status = 400, description = "the endpoint URL is refused (`invalid_endpoint_url`)", body = super::doc::Error))
+)]
 pub async fn create(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -278,6 +287,15 @@ pub async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhook_endpoints",
+    operation_id = "webhooks_list",
+    tag = "webhook_endpoints",
+    summary = "List webhook endpoints",
+    params(super::doc::EndpointPage),
+    responses((status = 200, description = "a page of endpoints with their health", body = scimgate_core::wire::List<scimgate_core::wire_webhooks::WebhookEndpoint>))
+)]
 pub async fn list(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -312,6 +330,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhook_endpoints/{id}",
+    operation_id = "webhooks_get",
+    tag = "webhook_endpoints",
+    summary = "Get a webhook endpoint",
+    params(("id" = String, Path, description = "a webhook endpoint id")),
+    responses((status = 200, description = "the endpoint with its health", body = scimgate_core::wire_webhooks::WebhookEndpoint))
+)]
 pub async fn get(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -326,6 +353,16 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ep))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/webhook_endpoints/{id}",
+    operation_id = "webhooks_update",
+    tag = "webhook_endpoints",
+    summary = "Change a webhook endpoint",
+    params(("id" = String, Path, description = "a webhook endpoint id")),
+    request_body = super::doc::ChangeEndpoint,
+    responses((status = 200, description = "the endpoint", body = scimgate_core::wire_webhooks::WebhookEndpoint), (status = 400, description = "the endpoint URL is refused (`invalid_endpoint_url`)", body = super::doc::Error))
+)]
 pub async fn update(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -361,6 +398,15 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(ep))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/webhook_endpoints/{id}",
+    operation_id = "webhooks_delete",
+    tag = "webhook_endpoints",
+    summary = "Delete a webhook endpoint",
+    params(("id" = String, Path, description = "a webhook endpoint id")),
+    responses((status = 204, description = "deleted"))
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -379,6 +425,16 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints/{id}/rotate_secret",
+    operation_id = "webhooks_rotate_secret",
+    tag = "webhook_endpoints",
+    summary = "Rotate the signing secret",
+    params(("id" = String, Path, description = "a webhook endpoint id")),
+    request_body = super::doc::Rotate,
+    responses((status = 200, description = "the endpoint with its new `secret` (shown once)", body = scimgate_core::wire_webhooks::WebhookEndpoint))
+)]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -398,6 +454,15 @@ pub async fn rotate_secret(
     Ok(HttpResponse::Ok().json(ep))
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhook_endpoints/{id}/deliveries",
+    operation_id = "webhooks_deliveries",
+    tag = "webhook_endpoints",
+    summary = "Delivery attempts of an endpoint",
+    params(("id" = String, Path, description = "a webhook endpoint id"), super::doc::DeliveryFilter),
+    responses((status = 200, description = "a page of attempts, newest first", body = scimgate_core::wire::List<scimgate_core::wire_webhooks::Delivery>))
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     key: ApiKey,
@@ -462,6 +527,16 @@ pub async fn deliveries(
     Ok(HttpResponse::Ok().json(page))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhook_endpoints/{id}/redeliver",
+    operation_id = "webhooks_redeliver",
+    tag = "webhook_endpoints",
+    summary = "Deliver events again, in order",
+    params(("id" = String, Path, description = "a webhook endpoint id")),
+    request_body = super::doc::Redeliver,
+    responses((status = 202, description = "the cursors moved back", body = super::doc::Redelivery))
+)]
 pub async fn redeliver(
     state: web::Data<AppState>,
     key: ApiKey,

@@ -186,3 +186,74 @@ fn health_answers_head_and_every_response_carries_security_headers() {
         Some("max-age=31536000")
     );
 }
+
+/// `GET /openapi.json` (the contract, src/openapi.rs) is served without credentials, is
+/// OpenAPI 3.1 with both bearer schemes, and what it says of a 401 is what a real 401
+/// is: a WorkOS `{code, message}` in JSON on the vendor API, an RFC 7644 §3.12 error in
+/// `application/scim+json` on the SCIM surface.
+#[test]
+fn openapi_json_is_served_without_credentials_and_its_401s_are_the_real_ones() {
+    let s = Server::start();
+    let r = s
+        .client
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let doc: Value = r.json().unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for scheme in ["api_key", "directory_token"] {
+        assert_eq!(
+            doc["components"]["securitySchemes"][scheme]["scheme"], "bearer",
+            "{scheme}"
+        );
+    }
+    let resolve = |r: &Value| -> Value {
+        let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        doc["components"]["schemas"][name].clone()
+    };
+
+    // the vendor API
+    let op = &doc["paths"]["/organizations"]["get"];
+    assert_eq!(op["security"][0]["api_key"], json!([]));
+    let schema = resolve(&op["responses"]["401"]["content"]["application/json"]["schema"]);
+    let r = s
+        .client
+        .get(format!("{}/organizations", s.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body: Value = r.json().unwrap();
+    for field in schema["required"].as_array().unwrap() {
+        let f = field.as_str().unwrap();
+        assert!(body[f].is_string(), "{f} in {body}");
+    }
+
+    // the SCIM surface
+    let d = s.onboard("okta scim v2.0");
+    let path = "/scim/v2/{directory_id}/Users";
+    let op = &doc["paths"][path]["get"];
+    assert_eq!(op["security"][0]["directory_token"], json!([]));
+    let schema = resolve(&op["responses"]["401"]["content"]["application/scim+json"]["schema"]);
+    let r = s.req(
+        Method::GET,
+        &format!("/scim/v2/{}/Users", d.id),
+        "wrong",
+        None,
+    );
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/scim+json"
+    );
+    let body: Value = r.json().unwrap();
+    for field in schema["required"].as_array().unwrap() {
+        let f = field.as_str().unwrap();
+        assert!(!body[f].is_null(), "{f} in {body}");
+    }
+    assert_eq!(body["status"], "401");
+}
