@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{blocking, UiError};
 use crate::AdminUi;
+use scimgate_core::audit::{Actor, ActorKind};
 use scimgate_core::ids::AdminUserId;
 use scimgate_core::service::admin_ui::{self as svc, SessionKey};
 
@@ -169,6 +170,9 @@ pub fn set_cookie(ui: &AdminUi, name: &str, value: &str, path: &str, max_age: i6
 pub struct Operator {
     pub email: String,
     pub csrf: String,
+    /// Who acts, for the audit log: the operator (kind `admin`, the admin user's id,
+    /// the email as the name) with the request's client address and user agent.
+    pub actor: Actor,
 }
 
 impl Operator {
@@ -217,10 +221,18 @@ async fn operator_of(
     } else {
         None
     };
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let actor = Actor::new(ActorKind::Admin, Some(row.id.to_string()))
+        .with_name(row.email.clone())
+        .from_request((ui.client_ip)(req).map(|ip| ip.to_string()), agent);
     Ok(Some((
         Operator {
             email: row.email,
             csrf: claims.csrf,
+            actor,
         },
         renew,
     )))

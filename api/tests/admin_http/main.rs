@@ -9,6 +9,7 @@
 mod common;
 
 mod dashboard;
+mod pages;
 mod portal;
 mod security;
 
