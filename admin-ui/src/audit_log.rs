@@ -128,10 +128,10 @@ fn audit_page(core: &Core, op: &Operator, f: Filters) -> Result<AuditPage, UiErr
                     (None, None) => String::new(),
                 },
                 outcome: r.outcome.clone(),
-                details: if r.details == "{}" {
-                    String::new()
-                } else {
-                    r.details.clone()
+                details: match serde_json::from_str::<serde_json::Value>(&r.details) {
+                    Ok(serde_json::Value::Object(m)) if m.is_empty() => String::new(),
+                    Ok(v) => crate::util::pretty(&v),
+                    Err(_) => r.details.clone(),
                 },
             })
             .collect(),
