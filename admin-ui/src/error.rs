@@ -125,3 +125,10 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T, UiError> {
     Ok(actix_web::web::block(f).await??)
 }
+
+/// Run blocking work that answers a page's error itself (a 400 for a bad filter).
+pub async fn blocking_ui<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, UiError> + Send + 'static,
+) -> Result<T, UiError> {
+    actix_web::web::block(f).await?
+}

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest};
 use scimgate_core::Core;
 
+mod api_keys;
 mod assets;
+mod audit_log;
 mod directories;
 mod error;
 mod events;
@@ -35,11 +37,18 @@ pub mod portal;
 mod session;
 mod users;
 mod util;
+mod webhooks;
 
 pub use error::UiError;
 
 /// How the api crate tells the client address of a request (trusted proxies applied).
 pub type ClientIp = fn(&HttpRequest) -> Option<IpAddr>;
+
+/// How the api crate checks a webhook `endpoint_url` against its target policy
+/// (`scimgate_webhooks::target::check_url`: https unless allowed, no private
+/// addresses unless allowed; resolves DNS, so called on the blocking pool): the URL to
+/// store, or why it is refused.
+pub type UrlCheck = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
 
 /// What the pages need: the core, where the server is reached, the key ring.
 pub struct AdminUi {
@@ -52,6 +61,7 @@ pub struct AdminUi {
     pub(crate) secure: bool,
     pub(crate) client_ip: ClientIp,
     pub(crate) keys: session::KeyRing,
+    pub(crate) webhook_url_check: UrlCheck,
 }
 
 impl AdminUi {
@@ -65,7 +75,16 @@ impl AdminUi {
             origin,
             client_ip,
             keys: session::KeyRing::default(),
+            webhook_url_check: Arc::new(|_| {
+                Err("this server checks no webhook URLs: endpoints cannot be created here".into())
+            }),
         })
+    }
+
+    /// Check webhook endpoint URLs with `check` (the server's target policy).
+    pub fn with_webhook_url_check(mut self, check: UrlCheck) -> AdminUi {
+        self.webhook_url_check = check;
+        self
     }
 }
 
@@ -91,7 +110,10 @@ pub fn configure(ui: Arc<AdminUi>) -> impl FnOnce(&mut web::ServiceConfig) {
                 .configure(orgs::configure)
                 .configure(directories::configure)
                 .configure(users::configure)
-                .configure(events::configure),
+                .configure(events::configure)
+                .configure(webhooks::configure)
+                .configure(api_keys::configure)
+                .configure(audit_log::configure),
         );
     }
 }

@@ -120,8 +120,178 @@ pub struct UsersPage {
     pub dir_id: String,
     pub dir_name: String,
     pub email: String,
+    pub name: String,
+    /// `active`, `inactive` or empty
+    pub state: String,
+    /// Whether any filter is set (the empty state says so).
+    pub searched: bool,
     pub users: Vec<UserItem>,
-    pub groups: Vec<(String, String)>,
+    /// Links to the pages before and after this one (filters kept).
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+pub struct GroupItem {
+    pub id: String,
+    pub name: String,
+    pub idp_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+pub struct GroupsPage {
+    pub nav: Nav,
+    pub dir_id: String,
+    pub dir_name: String,
+    pub name: String,
+    pub groups: Vec<GroupItem>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+pub struct GroupPage {
+    pub nav: Nav,
+    pub dir_id: String,
+    pub dir_name: String,
+    pub group: GroupItem,
+    pub created_at: String,
+    pub members: Vec<UserItem>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub raw: String,
+}
+
+pub struct EventChoice {
+    pub id: String,
+    pub name: &'static str,
+    pub checked: bool,
+}
+
+pub struct EndpointItem {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    /// Empty: every organization's events.
+    pub organization_id: String,
+    pub enabled: bool,
+    /// `healthy`, `failing` or `disabled`
+    pub state: &'static str,
+    pub failing_since: Option<String>,
+    pub last_success: Option<String>,
+    pub disabled_reason: Option<String>,
+    /// Events not delivered yet, all directories.
+    pub undelivered: i64,
+    pub oldest_age: Option<String>,
+    pub events: String,
+    /// Directories with a backlog or an error: (directory id, undelivered, last error).
+    pub backlog: Vec<(String, i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks.html")]
+pub struct EndpointsPage {
+    pub nav: Nav,
+    pub endpoints: Vec<EndpointItem>,
+    pub first_page: bool,
+    pub next: Option<String>,
+    /// The creation form (as sent, when it was refused).
+    pub url: String,
+    pub description: String,
+    pub organization_id: String,
+    pub events: Vec<EventChoice>,
+    pub error: Option<String>,
+}
+
+pub struct StatusChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub struct DeliveryItem {
+    pub id: String,
+    pub attempted_at: String,
+    pub event: String,
+    pub event_id: String,
+    pub directory_id: String,
+    pub attempt: i32,
+    pub status: String,
+    pub status_code: String,
+    pub latency_ms: i64,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "webhook.html")]
+pub struct EndpointPage {
+    pub nav: Nav,
+    pub endpoint: EndpointItem,
+    /// A signing secret just made (shown once).
+    pub secret: Option<String>,
+    pub status: String,
+    pub statuses: Vec<StatusChoice>,
+    /// Whether this is a later page of the deliveries.
+    pub paged: bool,
+    pub deliveries: Vec<DeliveryItem>,
+    pub next: Option<String>,
+}
+
+pub struct ScopeChoice {
+    pub id: String,
+    pub name: &'static str,
+    pub checked: bool,
+}
+
+pub struct ApiKeyItem {
+    pub id: String,
+    pub name: String,
+    pub suffix: String,
+    pub scopes: String,
+    pub created_at: String,
+    pub last_used: String,
+    pub expires: String,
+    pub expired: bool,
+    pub bootstrap: bool,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys.html")]
+pub struct ApiKeysPage {
+    pub nav: Nav,
+    pub keys: Vec<ApiKeyItem>,
+    pub scopes: Vec<ScopeChoice>,
+    pub name: String,
+    pub expires: String,
+    /// A key just made (shown once).
+    pub new_key: Option<String>,
+    pub error: Option<String>,
+}
+
+pub struct AuditItem {
+    pub at: String,
+    pub actor: String,
+    pub actor_id: String,
+    pub client: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    pub nav: Nav,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub since: String,
+    pub until: String,
+    pub searched: bool,
+    pub records: Vec<AuditItem>,
+    pub prev: Option<String>,
     pub next: Option<String>,
 }
 

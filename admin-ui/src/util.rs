@@ -37,3 +37,14 @@ pub fn text_of(v: &serde_json::Value) -> String {
 pub fn pretty(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
+
+/// `path?k=v&…&cursor_name=cursor`: a page link that keeps the list's filters (empty
+/// ones left out), the values URL-encoded.
+pub fn link(path: &str, filters: &[(&str, &str)], cursor_name: &str, cursor: &str) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in filters.iter().filter(|(_, v)| !v.is_empty()) {
+        q.append_pair(k, v);
+    }
+    q.append_pair(cursor_name, cursor);
+    format!("{path}?{}", q.finish())
+}

@@ -76,7 +76,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     scimgate_webhooks::spawn(&core, cfg.webhooks.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let admin_ui = Arc::new(
         scimgate_admin_ui::AdminUi::new(core.clone(), &cfg.public_url, |r| ClientAddr::of(r).0)
-            .map_err(|e| anyhow::anyhow!(e))?,
+            .map_err(|e| anyhow::anyhow!(e))?
+            .with_webhook_url_check({
+                // the vendor API's policy (SCIMGATE_WEBHOOK_ALLOW_HTTP, …_ALLOW_PRIVATE)
+                let policy = cfg.webhook_policy();
+                Arc::new(move |url: &str| {
+                    scimgate_webhooks::target::check_url(&policy, url).map_err(|e| e.0)
+                })
+            }),
     );
     let config = Arc::new(cfg.clone());
     let metrics = Arc::new(Metrics::default());

@@ -42,6 +42,7 @@ pub async fn list(
         GroupFilter {
             directory: q.directory,
             user: q.user,
+            name: None,
         },
     );
     let v = exec::blocking(&state.core, key, move |core, _| {

@@ -46,6 +46,8 @@ pub async fn list(
             group: q.group,
             idp_id: q.idp_id,
             email: q.email,
+            name: None,
+            active: None,
         },
     );
     let v = exec::blocking(&state.core, key, move |core, _| {

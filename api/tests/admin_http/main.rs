@@ -10,6 +10,7 @@ mod common;
 
 mod audit;
 mod dashboard;
+mod pages;
 mod portal;
 mod security;
 

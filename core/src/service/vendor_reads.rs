@@ -129,9 +129,11 @@ pub fn list_users(
     if f.directory.is_none() && f.group.is_none() {
         return Err(CoreError::invalid_value("pass `directory` or `group`"));
     }
-    if (f.idp_id.is_some() || f.email.is_some()) && f.directory.is_none() {
+    if (f.idp_id.is_some() || f.email.is_some() || f.name.is_some() || f.active.is_some())
+        && f.directory.is_none()
+    {
         return Err(CoreError::invalid_value(
-            "`idp_id` and `email` require `directory`",
+            "`idp_id`, `email`, a name and a state require `directory`",
         ));
     }
     let mut conn = core.db.conn()?;
@@ -167,6 +169,11 @@ pub fn list_groups(
 ) -> CoreResult<Paged<wire::DirectoryGroup>> {
     if f.directory.is_none() && f.user.is_none() {
         return Err(CoreError::invalid_value("pass `directory` or `user`"));
+    }
+    if f.name.is_some() && f.directory.is_none() {
+        return Err(CoreError::invalid_value(
+            "a name search requires `directory`",
+        ));
     }
     let mut conn = core.db.conn()?;
     list_reads(&mut conn, f.in_id_order(), |c| {

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::dynsql::{Bind, Sql};
+use super::dynsql::{like_escape, Bind, Sql};
 use super::paging::{self, Keyset, ListStatements, ScimPage};
 use super::schema::{directory_groups, memberships, role_mappings};
 use super::{AnyConn, Dialect};
@@ -216,13 +216,16 @@ pub fn list_page(
 pub struct GroupFilter {
     pub directory: Option<String>,
     pub user: Option<String>,
+    /// Text that must appear (any case) in the group's `displayName`. The admin UI's
+    /// search; not a vendor API parameter.
+    pub name: Option<String>,
 }
 
 impl GroupFilter {
     /// Whether the groups are a directory's groups in id order (as
     /// `users::UserFilter::in_id_order`).
     pub fn in_id_order(&self) -> bool {
-        self.directory.is_some() && self.user.is_none()
+        self.directory.is_some() && self.user.is_none() && self.name.is_none()
     }
 }
 
@@ -239,6 +242,11 @@ pub(crate) fn groups_query(f: &GroupFilter) -> Sql {
         q.push(" AND r.id IN (SELECT m.group_id FROM memberships m WHERE m.member_id = ")
             .text(u.clone())
             .push(")");
+    }
+    if let Some(n) = &f.name {
+        q.push(" AND r.display_name_ci LIKE ")
+            .text(format!("%{}%", like_escape(&n.to_lowercase())))
+            .push(" ESCAPE '\\'");
     }
     q
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::dynsql::{Bind, Column, Sql};
+use super::dynsql::{like_escape, Bind, Column, Sql};
 use super::memberships::GROUP_NAME_OF_M;
 use super::paging::{self, id_in, Keyset, ListStatements, ScimPage};
 use super::schema::directory_users;
@@ -485,6 +485,13 @@ pub struct UserFilter {
     pub group: Option<String>,
     pub idp_id: Option<String>,
     pub email: Option<String>,
+    /// Words that must each appear (any case) in one of the user's names
+    /// (`name.givenName`, `name.familyName`, `name.formatted`, `displayName`), read
+    /// from the filter index (`user_attrs`) of the directory; needs `directory`. The
+    /// admin UI's search; not a vendor API parameter.
+    pub name: Option<String>,
+    /// Only active (`true`) or inactive (`false`) users. The admin UI's filter.
+    pub active: Option<bool>,
 }
 
 impl UserFilter {
@@ -495,8 +502,13 @@ impl UserFilter {
             && self.group.is_none()
             && self.email.is_none()
             && self.idp_id.is_none()
+            && self.name.is_none()
+            && self.active.is_none()
     }
 }
+
+/// The index keys (`scim::index::key`) of the attributes a name search reads.
+const NAME_ATTRS: &str = "('name.givenname', 'name.familyname', 'name.formatted', 'displayname')";
 
 /// The users `f` selects (`SELECT … FROM directory_users r WHERE …`, for
 /// `paging::keyset_query`); `active_only`: inactive users are left out.
@@ -517,6 +529,20 @@ pub(crate) fn users_query(f: &UserFilter, active_only: bool) -> Sql {
     }
     if let Some(i) = &f.idp_id {
         q.push(" AND r.external_id = ").text(i.clone());
+    }
+    if let (Some(words), Some(d)) = (&f.name, &f.directory) {
+        // each word in some name of the user: the directory's rows of the name
+        // attributes, over the (directory_id, attr, value_ci) index
+        for w in words.split_whitespace() {
+            q.push(" AND r.id IN (SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
+                .text(d.clone())
+                .push(format!(" AND a.attr IN {NAME_ATTRS} AND a.value_ci LIKE "))
+                .text(format!("%{}%", like_escape(&w.to_lowercase())))
+                .push(" ESCAPE '\\')");
+        }
+    }
+    if let Some(a) = f.active {
+        q.push(" AND r.active = ").bind(Bind::Bool(a));
     }
     if active_only {
         q.push(" AND r.active = ").bind(Bind::Bool(true));

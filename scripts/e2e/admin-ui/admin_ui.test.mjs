@@ -4,7 +4,8 @@
 // ../shared/conformance is replayed with them; the portal shows "connected" and the
 // counts without a reload; the operator finds a user and its events, revokes the
 // token, and the next SCIM request is refused. axe-core finds no serious or critical
-// violation on any page; screenshots of each main screen go to $SCIMGATE_SCREENSHOTS
+// violation on any page (the users, groups, webhooks, API keys and audit log pages
+// included); screenshots of each main screen go to $SCIMGATE_SCREENSHOTS
 // (default: target/screenshots) and, with SCIMGATE_UPDATE_DOCS=1, to docs/screenshots.
 //
 // Run: node --test scripts/e2e/admin-ui/admin_ui.test.mjs (after `cargo build --release`;
@@ -17,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
+import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
@@ -34,7 +36,7 @@ const PASSWORD = "correct horse battery staple";
 // random, as scimgate refuses a guessable bootstrap key
 const API_KEY = `sk_${randomBytes(24).toString("hex")}`;
 
-let server, base, browser, ops, itAdmin, link, scimUrl, scimToken, dirId;
+let server, base, browser, ops, itAdmin, link, scimUrl, scimToken, dirId, receiver, hookUrl;
 const axeChecked = [];
 
 function freePort() {
@@ -86,8 +88,18 @@ before(async () => {
     SCIMGATE_DATA_DIR: data,
     SCIMGATE_LISTEN: `127.0.0.1:${port}`,
     SCIMGATE_BOOTSTRAP_API_KEY: API_KEY,
+    // the webhook receiver below listens on this machine over http
+    SCIMGATE_WEBHOOK_ALLOW_HTTP: "true",
+    SCIMGATE_WEBHOOK_ALLOW_PRIVATE: "true",
     RUST_LOG: "warn",
   };
+  // a webhook receiver that acknowledges every delivery
+  receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.end("ok"));
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  hookUrl = `http://127.0.0.1:${receiver.address().port}/webhooks`;
   scimgate(["admins", "create", "--email", EMAIL], { ...env, SCIMGATE_ADMIN_PASSWORD: PASSWORD });
   server = spawn(BIN, ["serve"], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; ; i++) {
@@ -120,6 +132,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (server) server.kill("SIGTERM");
+  if (receiver) receiver.close();
   console.log(`axe-core checked ${axeChecked.length} pages: ${axeChecked.join(", ")}`);
 });
 
@@ -226,6 +239,110 @@ test("the operator finds a user and its events", async () => {
   await ops.locator("code", { hasText: "dsync.user.created" }).first().waitFor();
   await axe(ops, "events");
   await shot(ops, "08-events");
+});
+
+test("the operator searches users by state and browses the groups and a group's members", async () => {
+  await ops.goto(`${base}/admin/directories/${dirId}/users`);
+  await ops.getByLabel("State").selectOption("active");
+  await ops.getByRole("button", { name: "Search" }).click();
+  await ops.waitForURL(/state=active/);
+  assert.ok((await ops.locator("table a").count()) >= 1, "active users found");
+  await axe(ops, "users searched by state");
+  await ops.getByLabel("Name", { exact: true }).fill("no such person anywhere");
+  await ops.getByRole("button", { name: "Search" }).click();
+  await ops.getByText("No user matches").waitFor();
+  await axe(ops, "users: no match");
+  await ops.goto(`${base}/admin/directories/${dirId}`);
+  await ops.getByRole("link", { name: /groups/ }).first().click();
+  await ops.getByRole("heading", { name: "Groups" }).waitFor();
+  await axe(ops, "groups");
+  await shot(ops, "11-groups");
+  await ops.locator("table a").first().click();
+  await ops.getByRole("heading", { name: "Members" }).waitFor();
+  await axe(ops, "group");
+});
+
+test("the operator adds a webhook endpoint, copies its secret once and sees a delivery", async () => {
+  await ops.goto(`${base}/admin`);
+  await ops.getByRole("link", { name: "Webhooks" }).click();
+  await ops.getByRole("heading", { name: "Webhook endpoints" }).waitFor();
+  await ops.getByText("No webhook endpoint yet").waitFor();
+  await axe(ops, "webhooks (empty)");
+  await ops.getByLabel("Endpoint URL").fill(hookUrl);
+  await ops.getByLabel("Description").fill("Acme's app");
+  await ops.getByRole("button", { name: "Add endpoint" }).click();
+  await ops.getByRole("heading", { name: "Webhook endpoint", exact: true }).waitFor();
+  await ops.locator('button[data-copy="new-secret"]').click();
+  const secret = (await ops.evaluate(() => navigator.clipboard.readText())).trim();
+  assert.match(secret, /^whsec_/);
+  assert.equal(secret, await ops.locator("#new-secret").inputValue());
+  await axe(ops, "webhook endpoint with its new secret");
+  // an event after the endpoint was made: delivered to the receiver
+  const r = await fetch(`${scimUrl}/Users`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${scimToken}`, "Content-Type": "application/scim+json" },
+    body: JSON.stringify({
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      userName: "webhook.watcher@acme.test",
+      name: { givenName: "Webhook", familyName: "Watcher" },
+      emails: [{ primary: true, value: "webhook.watcher@acme.test", type: "work" }],
+      active: true,
+    }),
+  });
+  assert.equal(r.status, 201);
+  await ops.goto(`${base}/admin/webhooks`);
+  await ops.getByRole("link", { name: hookUrl }).click();
+  await ops.getByRole("heading", { name: "Deliveries" }).waitFor();
+  const page = ops.url();
+  for (let i = 0; ; i++) {
+    await ops.goto(page);
+    if ((await ops.locator("table td", { hasText: /^delivered$/ }).count()) > 0) break;
+    assert.ok(i < 50, `the delivery appears: ${await ops.locator("main").textContent()}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.doesNotMatch(await ops.content(), new RegExp(secret.replace(/[+/=]/g, "\\$&")), "the secret is shown once");
+  await ops.locator("#endpoint-health", { hasText: "Healthy" }).waitFor();
+  await axe(ops, "webhook endpoint with deliveries");
+  await shot(ops, "12-webhook-endpoint");
+  await ops.getByRole("button", { name: "Disable" }).click();
+  await ops.locator("#endpoint-health", { hasText: "Disabled" }).waitFor();
+  await ops.getByRole("button", { name: "Enable" }).click();
+  await ops.locator("#endpoint-health", { hasText: "Healthy" }).waitFor();
+  await ops.goto(`${base}/admin/webhooks`);
+  await axe(ops, "webhooks");
+});
+
+test("the operator creates an API key, shown once, and revokes it", async () => {
+  await ops.getByRole("link", { name: "API keys" }).click();
+  await ops.getByRole("heading", { name: "API keys" }).waitFor();
+  await axe(ops, "API keys");
+  await ops.getByLabel("Name", { exact: true }).fill("events consumer");
+  await ops.getByLabel("events:read").check();
+  await ops.getByRole("button", { name: "Create key" }).click();
+  const key = await ops.locator("#new-key").inputValue();
+  assert.match(key, /^sk_/);
+  assert.equal((await fetch(`${base}/events?limit=1`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
+  await axe(ops, "API keys with a new key");
+  await shot(ops, "13-api-keys");
+  await ops.getByRole("button", { name: "Revoke events consumer" }).click();
+  await ops.getByRole("button", { name: "Revoke events consumer" }).waitFor({ state: "detached" });
+  assert.equal((await fetch(`${base}/events?limit=1`, { headers: { Authorization: `Bearer ${key}` } })).status, 401);
+});
+
+test("the audit log shows the operator's actions, filtered", async () => {
+  await ops.getByRole("link", { name: "Audit log" }).click();
+  await ops.getByRole("heading", { name: "Audit log" }).waitFor();
+  const text = await ops.locator("table").textContent();
+  assert.match(text, /api_key\.revoked/);
+  assert.match(text, /webhook_endpoint\.created/);
+  assert.match(text, new RegExp(`admin ${EMAIL.replace(".", "\\.")}`));
+  await axe(ops, "audit log");
+  await shot(ops, "14-audit-log");
+  await ops.getByLabel("Action").fill("api_key.created");
+  await ops.getByRole("button", { name: "Filter" }).click();
+  await ops.waitForURL(/action=api_key\.created/);
+  assert.doesNotMatch(await ops.locator("table").textContent(), /api_key\.revoked/);
+  await axe(ops, "audit log filtered");
 });
 
 test("the operator revokes the token and the next SCIM request is refused", async () => {
