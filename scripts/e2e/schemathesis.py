@@ -152,7 +152,11 @@ def run(backend, database_url, redis_url, max_time, seed):
             "--mode", "all",
             "--max-time", str(max_time),
             "--seed", str(seed),
-            "--workers", "2",
+            # one worker thread: CPython 3.11.7 (this machine's) keeps the AST module's
+            # recursion depth per interpreter, so hypothesis parsing lambdas in two threads
+            # at once can fail with "SystemError: AST constructor recursion depth mismatch"
+            # (python/cpython gh-106905, fixed in 3.11.8); it failed a CI run that way
+            "--workers", "1",
             "--request-timeout", "40",  # GET /events may long-poll up to 30 s
             "--generation-database", "none",
             "--suppress-health-check", "all",
