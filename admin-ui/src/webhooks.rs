@@ -8,10 +8,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::error::{blocking_ui, html, UiError};
-use crate::login::CsrfForm;
+use crate::login::{CsrfForm, DeleteForm};
 use crate::pages::{
     DeliveryItem, EndpointItem, EndpointPage, EndpointsPage, EventChoice, Nav, StatusChoice,
 };
@@ -93,16 +92,6 @@ fn item(core: &Core, row: &svc::Endpoint) -> Result<EndpointItem, UiError> {
 
 /// The audit entry of a change of the endpoint `row`, as the vendor API writes it
 /// (its secret never in it).
-fn entry(op: &Operator, action: &str, row: &svc::Endpoint) -> Entry {
-    Entry::new(&op.actor, action, Outcome::Success)
-        .target("webhook_endpoint", row.id.to_string())
-        .details(serde_json::json!({
-            "endpoint_url": row.endpoint_url,
-            "events": serde_json::from_str::<Value>(&row.events).unwrap_or(Value::Null),
-            "status": row.status,
-        }))
-}
-
 fn event_choices(checked: &[String]) -> Vec<EventChoice> {
     ALL_EVENTS
         .iter()
@@ -232,7 +221,10 @@ pub async fn create(
                     description: Some(f.description.clone()).filter(|d| !d.is_empty()),
                 },
             )?;
-            audit::note(&core, entry(&op, "webhook_endpoint.created", &row));
+            audit::note(
+                &core,
+                svc::audit_entry(&op.actor, "webhook_endpoint.created", &row),
+            );
             Ok((row, secret))
         })();
         match attempt {
@@ -411,7 +403,10 @@ pub async fn set_status(
                 ..EndpointChange::default()
             },
         )?;
-        audit::note(&core, entry(&op, "webhook_endpoint.updated", &row));
+        audit::note(
+            &core,
+            svc::audit_entry(&op.actor, "webhook_endpoint.updated", &row),
+        );
         Ok(())
     })
     .await?;
@@ -431,21 +426,13 @@ pub async fn rotate(
     let page = blocking_ui(move || {
         let (row, secret) =
             svc::rotate_secret(&core, &id, chrono::Duration::seconds(OVERLAP_SECONDS))?;
-        let e = entry(&op, "webhook_endpoint.secret_rotated", &row)
+        let e = svc::audit_entry(&op.actor, "webhook_endpoint.secret_rotated", &row)
             .details(serde_json::json!({ "overlap_seconds": OVERLAP_SECONDS }));
         audit::note(&core, e);
         endpoint_page(&core, &op, &id, Filter::default(), Some(secret))
     })
     .await?;
     html(&page)
-}
-
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
 }
 
 /// Delete an endpoint, if the form's confirmation box is ticked.

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::body::{Body, Fields};
 use super::params::{int, Invalid, Query};
-use crate::auth::{ApiKey, Caller};
+use crate::auth::ApiKey;
 use crate::error::ApiError;
 use crate::exec;
 use crate::state::AppState;
@@ -232,16 +232,6 @@ fn with_health(
 }
 
 /// The audit entry of a successful change of the endpoint `row` (its secret never in it).
-fn endpoint_entry(caller: &Caller, action: &str, row: &svc::Endpoint) -> Entry {
-    Entry::new(&caller.actor, action, Outcome::Success)
-        .target("webhook_endpoint", row.id.to_string())
-        .details(serde_json::json!({
-            "endpoint_url": row.endpoint_url,
-            "events": serde_json::from_str::<Value>(&row.events).unwrap_or(Value::Null),
-            "status": row.status,
-        }))
-}
-
 #[utoipa::path(
     post,
     path = "/webhook_endpoints",
@@ -279,7 +269,7 @@ pub async fn create(
         )?;
         audit::note(
             core,
-            endpoint_entry(caller, "webhook_endpoint.created", &row),
+            svc::audit_entry(&caller.actor, "webhook_endpoint.created", &row),
         );
         with_health(core, &row, Some(secret))
     })
@@ -390,7 +380,7 @@ pub async fn update(
         )?;
         audit::note(
             core,
-            endpoint_entry(caller, "webhook_endpoint.updated", &row),
+            svc::audit_entry(&caller.actor, "webhook_endpoint.updated", &row),
         );
         with_health(core, &row, None)
     })
@@ -445,7 +435,7 @@ pub async fn rotate_secret(
     let ep = exec::blocking(&state.core, key, move |core, caller| {
         let (row, secret) =
             svc::rotate_secret(core, &endpoint_id(&id)?, chrono::Duration::seconds(overlap))?;
-        let entry = endpoint_entry(caller, "webhook_endpoint.secret_rotated", &row)
+        let entry = svc::audit_entry(&caller.actor, "webhook_endpoint.secret_rotated", &row)
             .details(serde_json::json!({ "overlap_seconds": overlap }));
         audit::note(core, entry);
         with_health(core, &row, Some(secret))

@@ -223,6 +223,23 @@ pub fn update_endpoint(
     Ok(row)
 }
 
+/// The audit entry of a change to an endpoint by `actor` (vendor API, admin UI): its
+/// URL, events and status, never its secret.
+pub fn audit_entry(
+    actor: &crate::audit::Actor,
+    action: &str,
+    row: &Endpoint,
+) -> crate::audit::Entry {
+    crate::audit::Entry::new(actor, action, crate::audit::Outcome::Success)
+        .target("webhook_endpoint", row.id.to_string())
+        .details(serde_json::json!({
+            "endpoint_url": row.endpoint_url,
+            "events": serde_json::from_str::<serde_json::Value>(&row.events)
+                .unwrap_or(serde_json::Value::Null),
+            "status": row.status,
+        }))
+}
+
 pub fn delete_endpoint(core: &Core, id: &WebhookEndpointId) -> CoreResult<()> {
     match write_conn(core, |c| store::delete_endpoint(c, id))? {
         0 => Err(not_found(id)),
