@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::error::{blocking, html, UiError};
-use crate::login::CsrfForm;
+use crate::login::{CsrfForm, DeleteForm};
 use crate::pages::{DirItem, DirectoryPage, Nav, TokenItem};
 use crate::session::Operator;
 use crate::util::{see_other, when};
@@ -187,14 +187,6 @@ pub async fn revoke_token(
     })
     .await?;
     Ok(see_other(&format!("/admin/directories/{id}")))
-}
-
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
 }
 
 /// Delete a directory, if the form repeats its name.

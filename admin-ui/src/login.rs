@@ -178,6 +178,15 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+/// A deletion's form: the CSRF token and what confirms it (a typed name, a ticked box).
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub confirm: String,
+}
+
 /// `POST /admin/logout`: the cookie is cleared (the token itself expires with its
 /// 30 minutes).
 pub async fn logout(
