@@ -38,6 +38,31 @@ struct Pending {
     rejections: Vec<RejectionRow>,
 }
 
+impl Pending {
+    /// Keep a request among the directory's last [`KEEP_REJECTIONS`] (the oldest goes),
+    /// with its reason cut at 500 characters.
+    fn keep(
+        &mut self,
+        directory_id: &DirectoryId,
+        at: NaiveDateTime,
+        method: &str,
+        status: u16,
+        reason: &str,
+    ) {
+        if self.rejections.len() as i64 >= KEEP_REJECTIONS {
+            self.rejections.remove(0);
+        }
+        self.rejections.push(RejectionRow {
+            id: crate::ids::new_id("sync_rejection"),
+            directory_id: directory_id.clone(),
+            at,
+            method: method.to_string(),
+            status: i32::from(status),
+            reason: reason.chars().take(500).collect(),
+        });
+    }
+}
+
 /// Counts of SCIM requests not yet flushed.
 #[derive(Default)]
 pub struct SyncHealth {
@@ -76,17 +101,7 @@ impl SyncHealth {
         h.2 = now;
         if let Some(reason) = rejection {
             h.1 += 1;
-            if p.rejections.len() as i64 >= KEEP_REJECTIONS {
-                p.rejections.remove(0);
-            }
-            p.rejections.push(RejectionRow {
-                id: crate::ids::new_id("sync_rejection"),
-                directory_id,
-                at: now,
-                method: method.to_string(),
-                status: i32::from(status),
-                reason: reason.chars().take(500).collect(),
-            });
+            p.keep(&directory_id, now, method, status, &reason);
         }
     }
 
@@ -115,18 +130,13 @@ impl SyncHealth {
         if g.len() >= MAX_PENDING && !g.contains_key(directory_id) {
             return;
         }
-        let p = g.entry(directory_id.clone()).or_default();
-        if p.rejections.len() as i64 >= KEEP_REJECTIONS {
-            p.rejections.remove(0);
-        }
-        p.rejections.push(RejectionRow {
-            id: crate::ids::new_id("sync_rejection"),
-            directory_id: directory_id.clone(),
-            at: clock::now(),
-            method: method.to_string(),
-            status: i32::from(status),
-            reason: note.chars().take(500).collect(),
-        });
+        g.entry(directory_id.clone()).or_default().keep(
+            directory_id,
+            clock::now(),
+            method,
+            status,
+            note,
+        );
     }
 
     /// Whether anything waits to be flushed.

@@ -504,6 +504,28 @@ pub fn like_escape(s: &str) -> String {
     out
 }
 
+/// The strings that start with `prefix`, as a half-open range `[low, high)` in
+/// code-point order: the order of SQLite's BINARY collation and of PostgreSQL's "C"
+/// collation, which both compare UTF-8 bytes. `high` is `prefix` with its last
+/// character that can be raised raised by one (and what followed it cut off); `None`
+/// when every character is U+10FFFF (no upper bound). Unlike `LIKE 'p%'`, a range of
+/// bound parameters is served by a B-tree index in a generic (prepared) plan too.
+pub fn prefix_range(prefix: &str) -> (String, Option<String>) {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 + 1 {
+            // the surrogates are not characters: the one after U+D7FF is U+E000
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(n) = next {
+            chars.push(n);
+            return (prefix.to_string(), Some(chars.into_iter().collect()));
+        }
+    }
+    (prefix.to_string(), None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,5 +619,23 @@ mod tests {
     #[test]
     fn like_escape_escapes_wildcards() {
         assert_eq!(like_escape(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn prefix_range_bounds_exactly_the_strings_with_the_prefix() {
+        let (low, high) = prefix_range("wil");
+        let high = high.unwrap_or_default();
+        assert_eq!((low.as_str(), high.as_str()), ("wil", "wim"));
+        for s in ["wil", "william", "wil\u{10FFFF}\u{10FFFF}", "wil%"] {
+            assert!(low.as_str() <= s && s < high.as_str(), "{s}");
+        }
+        for s in ["wik", "wim", "wi", "wjl", "x"] {
+            assert!(!(low.as_str() <= s && s < high.as_str()), "{s}");
+        }
+        // Rust compares str by UTF-8 bytes: the order the range is meant for
+        assert_eq!(prefix_range("a\u{D7FF}").1.as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_range("ab\u{10FFFF}").1.as_deref(), Some("ac"));
+        assert_eq!(prefix_range("\u{10FFFF}").1, None);
+        assert_eq!(prefix_range("é").1.as_deref(), Some("ê"));
     }
 }

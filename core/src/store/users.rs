@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::dynsql::{like_escape, Bind, Column, Sql};
+use super::dynsql::{prefix_range, Bind, Column, Sql};
 use super::memberships::GROUP_NAME_OF_M;
 use super::paging::{self, id_in, Keyset, ListStatements, ScimPage};
 use super::schema::directory_users;
@@ -508,7 +508,12 @@ impl UserFilter {
 }
 
 /// The index keys (`scim::index::key`) of the attributes a name search reads.
-const NAME_ATTRS: &str = "('name.givenname', 'name.familyname', 'name.formatted', 'displayname')";
+const NAME_ATTRS: [&str; 4] = [
+    "name.givenname",
+    "name.familyname",
+    "name.formatted",
+    "displayname",
+];
 
 /// The users `f` selects (`SELECT … FROM directory_users r WHERE …`, for
 /// `paging::keyset_query`); `active_only`: inactive users are left out.
@@ -531,18 +536,41 @@ pub(crate) fn users_query(f: &UserFilter, active_only: bool) -> Sql {
         q.push(" AND r.external_id = ").text(i.clone());
     }
     if let (Some(words), Some(d)) = (&f.name, &f.directory) {
-        // each word in some name of the user: the directory's rows of the name
-        // attributes, over the (directory_id, attr, value_ci) index
+        // each word starts some name of the user: per name attribute, a range of the
+        // (directory_id, attr, value_ci) index, value_ci being compared in code-point
+        // order on both backends (the column is COLLATE "C" on PostgreSQL, migration
+        // 2026-12-10-100000_admin_search). One branch per attribute, each with the
+        // index's whole key: PostgreSQL read `attr IN (…)`, or an OR of the attributes
+        // (it factors the common range out), as a filter over every index entry of the
+        // directory when its tables had no statistics yet.
         for w in words.split_whitespace() {
-            q.push(" AND r.id IN (SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
-                .text(d.clone())
-                .push(format!(" AND a.attr IN {NAME_ATTRS} AND a.value_ci LIKE "))
-                .text(format!("%{}%", like_escape(&w.to_lowercase())))
-                .push(" ESCAPE '\\')");
+            let (low, high) = prefix_range(&w.to_lowercase());
+            q.push(" AND r.id IN (");
+            for (i, attr) in NAME_ATTRS.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push("SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
+                    .text(d.clone())
+                    .push(format!(" AND a.attr = '{attr}' AND a.value_ci >= "))
+                    .text(low.clone());
+                if let Some(h) = &high {
+                    q.push(" AND a.value_ci < ").text(h.clone());
+                }
+            }
+            q.push(")");
         }
     }
-    if let Some(a) = f.active {
-        q.push(" AND r.active = ").bind(Bind::Bool(a));
+    // as literal conditions, which the partial index of the inactive users
+    // (`users_dir_inactive`) is known to serve in a generic plan too
+    match f.active {
+        Some(true) => {
+            q.push(" AND r.active");
+        }
+        Some(false) => {
+            q.push(" AND NOT r.active");
+        }
+        None => {}
     }
     if active_only {
         q.push(" AND r.active = ").bind(Bind::Bool(true));
