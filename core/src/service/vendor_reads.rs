@@ -138,9 +138,10 @@ pub fn list_users(
     }
     let mut conn = core.db.conn()?;
     let active_only = core.settings.inactive_users == InactivePolicy::Delete;
-    list_reads(&mut conn, f.in_id_order(), |c| {
+    let words = store::users::name_words(&mut conn, f)?;
+    list_reads(&mut conn, f.in_id_order(&words), |c| {
         let travel = page.travel();
-        let rows = store::users::users_page(c, f, active_only, &travel.keyset(page))?;
+        let rows = store::users::users_page(c, f, &words, active_only, &travel.keyset(page))?;
         let p: Paged<UserRow> = travel.page(rows, page, |u| String::from(&u.id));
         Ok(Paged {
             data: users_with_groups(c, &p.data)?,

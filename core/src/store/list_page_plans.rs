@@ -148,7 +148,7 @@ fn a_directory_page_in_id_order_is_read_from_its_index_unsorted() {
             ..Default::default()
         };
         let active_only = core.settings().inactive_users == InactivePolicy::Delete;
-        let (base, in_id_order) = (users::users_query(&f, active_only), f.in_id_order());
+        let (base, in_id_order) = (users::users_query(&f, &[], active_only), f.in_id_order(&[]));
         assert!(in_id_order);
         let q = paging::keyset_query(base, &page.travel().keyset(&page));
         let p = plan_of(&mut conn, q, in_id_order);
@@ -243,8 +243,12 @@ fn the_admin_user_searches_read_an_index_range() {
     .unwrap_or_else(|e| panic!("{e}"));
     let page = Page::new(None, None, Some(50), None).unwrap_or_else(|e| panic!("{e}"));
     let search = |conn: &mut AnyConn, f: vendor_reads::UserFilter| {
-        let q = paging::keyset_query(users::users_query(&f, false), &page.travel().keyset(&page));
-        plan_of(conn, q, f.in_id_order()).join("\n")
+        let words = users::name_words(conn, &f).unwrap_or_else(|e| panic!("{e}"));
+        let q = paging::keyset_query(
+            users::users_query(&f, &words, false),
+            &page.travel().keyset(&page),
+        );
+        plan_of(conn, q, f.in_id_order(&words)).join("\n")
     };
     let filter = vendor_reads::UserFilter {
         directory: Some(dir.id.to_string()),
@@ -265,6 +269,25 @@ fn the_admin_user_searches_read_an_index_range() {
     assert!(p.contains(range), "name search without a range:\n{p}");
     assert!(
         !p.contains("Filter: ((attr") && !p.contains("Seq Scan"),
+        "{p}"
+    );
+    // "u" starts a name of every user: tested per user read (a subquery per row)
+    let probe = match *conn {
+        AnyConn::Pg(_) => "SubPlan",
+        AnyConn::Sqlite(_) => "CORRELATED SCALAR SUBQUERY",
+    };
+    assert!(p.contains(probe), "the common word:\n{p}");
+    // alone, the directory's users are read in id order until a page is full
+    let p = search(
+        &mut conn,
+        vendor_reads::UserFilter {
+            name: Some("U".into()),
+            ..filter.clone()
+        },
+    );
+    assert!(p.contains(probe), "{p}");
+    assert!(
+        p.contains("users_dir_id") && !sorts(std::slice::from_ref(&p)),
         "{p}"
     );
 
@@ -309,6 +332,21 @@ fn the_admin_user_searches_read_an_index_range() {
     let mut by_name = by_name;
     by_name.sort();
     assert_eq!(by_name, want, "the family names n115000 to n115009");
+    // a common word with a rare one, and alone: every user's given name is "U"
+    let mut both = found(vendor_reads::UserFilter {
+        name: Some("u N11500".into()),
+        ..filter.clone()
+    });
+    both.sort();
+    assert_eq!(both, want);
+    let common = found(vendor_reads::UserFilter {
+        name: Some("u".into()),
+        ..filter.clone()
+    });
+    let first: Vec<String> = (100_001..100_101)
+        .map(|i| format!("directory_user_{i}"))
+        .collect();
+    assert_eq!(common, first, "the first 100 users in id order");
     let inactive = found(vendor_reads::UserFilter {
         active: Some(false),
         ..filter.clone()

@@ -485,25 +485,26 @@ pub struct UserFilter {
     pub group: Option<String>,
     pub idp_id: Option<String>,
     pub email: Option<String>,
-    /// Words that must each appear (any case) in one of the user's names
+    /// Words that must each start (any case) one of the user's names
     /// (`name.givenName`, `name.familyName`, `name.formatted`, `displayName`), read
-    /// from the filter index (`user_attrs`) of the directory; needs `directory`. The
-    /// admin UI's search; not a vendor API parameter.
+    /// from the filter index (`user_attrs`) of the directory ([`name_words`]); needs
+    /// `directory`. The admin UI's search; not a vendor API parameter.
     pub name: Option<String>,
     /// Only active (`true`) or inactive (`false`) users. The admin UI's filter.
     pub active: Option<bool>,
 }
 
 impl UserFilter {
-    /// Whether the users are a directory's users in id order: its `(directory_id, id)`
-    /// index yields them unsorted (see `paging::list_reads`).
-    pub fn in_id_order(&self) -> bool {
+    /// Whether the users are a directory's users read in id order (see
+    /// `paging::list_reads`): from its `(directory_id, id)` index, or the partial one
+    /// of its inactive users, each tested against the common words of a name search
+    /// (`words`, from [`name_words`]).
+    pub fn in_id_order(&self, words: &[NameWord]) -> bool {
         self.directory.is_some()
             && self.group.is_none()
             && self.email.is_none()
             && self.idp_id.is_none()
-            && self.name.is_none()
-            && self.active.is_none()
+            && words.iter().all(|w| w.common)
     }
 }
 
@@ -515,9 +516,94 @@ const NAME_ATTRS: [&str; 4] = [
     "displayname",
 ];
 
+/// A word of a name search: the names it starts, as a range of lower-cased values in
+/// code-point order ([`prefix_range`]), and whether it is common in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameWord {
+    low: String,
+    high: Option<String>,
+    /// It starts names of at least one user in [`COMMON_SHARE`] of the directory (at
+    /// least [`COMMON_AT_LEAST`]): a page of matches is found sooner by reading the
+    /// directory's users in id order and testing each (at most ~50 × `COMMON_SHARE`
+    /// users read for a page of 50) than by collecting every match and sorting them
+    /// (673 ms p95 on PostgreSQL for a word that starts a name of all 100,000 users).
+    pub common: bool,
+}
+
+/// A word is common when it starts names of one user in this many (see [`NameWord`]).
+const COMMON_SHARE: i64 = 20;
+/// … and of at least this many users.
+const COMMON_AT_LEAST: i64 = 1_000;
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The words of `f.name` (none without a name or a directory), each counted in the
+/// directory's name rows up to the threshold of being common: at most that many index
+/// entries read per name attribute.
+pub fn name_words(c: &mut AnyConn, f: &UserFilter) -> CoreResult<Vec<NameWord>> {
+    let (Some(words), Some(d)) = (&f.name, &f.directory) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut threshold = None;
+    for w in words.split_whitespace() {
+        let (low, high) = prefix_range(&w.to_lowercase());
+        let at_least = match threshold {
+            Some(t) => t,
+            None => {
+                // the directory's users as counted by the writes (directory_counts)
+                let mut q = Sql::raw(
+                    "SELECT users_active + users_inactive AS n FROM directory_counts WHERE directory_id = ",
+                );
+                q.text(d.clone());
+                let users = q.load::<Count>(c)?.first().map_or(0, |r| r.n);
+                *threshold.insert((users / COMMON_SHARE).max(COMMON_AT_LEAST))
+            }
+        };
+        // the sum of one capped count per name attribute (each a range of the index)
+        let mut q = Sql::raw("SELECT ");
+        for (i, attr) in NAME_ATTRS.iter().enumerate() {
+            if i > 0 {
+                q.push(" + ");
+            }
+            q.push("(SELECT count(*) FROM (SELECT 1 AS x FROM user_attrs a WHERE ")
+                .append(name_range(d, attr, &low, high.as_deref()))
+                .push(format!(" LIMIT {at_least}) t{i})"));
+        }
+        q.push(" AS n");
+        let n = q.load::<Count>(c)?.first().map_or(0, |r| r.n);
+        out.push(NameWord {
+            low,
+            high,
+            common: n >= at_least,
+        });
+    }
+    Ok(out)
+}
+
+/// `a.directory_id = d AND a.attr = attr AND a.value_ci` in `[low, high)`: a range of
+/// the (directory_id, attr, value_ci) index, value_ci being compared in code-point
+/// order on both backends (the column is COLLATE "C" on PostgreSQL, migration
+/// 2026-12-10-100000_admin_search).
+fn name_range(d: &str, attr: &str, low: &str, high: Option<&str>) -> Sql {
+    let mut q = Sql::raw("a.directory_id = ");
+    q.text(d.to_string())
+        .push(format!(" AND a.attr = '{attr}' AND a.value_ci >= "))
+        .text(low.to_string());
+    if let Some(h) = high {
+        q.push(" AND a.value_ci < ").text(h.to_string());
+    }
+    q
+}
+
 /// The users `f` selects (`SELECT … FROM directory_users r WHERE …`, for
-/// `paging::keyset_query`); `active_only`: inactive users are left out.
-pub(crate) fn users_query(f: &UserFilter, active_only: bool) -> Sql {
+/// `paging::keyset_query`), its name search as `words` ([`name_words`]);
+/// `active_only`: inactive users are left out.
+pub(crate) fn users_query(f: &UserFilter, words: &[NameWord], active_only: bool) -> Sql {
     let mut q = Sql::raw(format!(
         "SELECT {USER_COLUMNS} FROM directory_users r WHERE 1 = 1"
     ));
@@ -535,30 +621,35 @@ pub(crate) fn users_query(f: &UserFilter, active_only: bool) -> Sql {
     if let Some(i) = &f.idp_id {
         q.push(" AND r.external_id = ").text(i.clone());
     }
-    if let (Some(words), Some(d)) = (&f.name, &f.directory) {
-        // each word starts some name of the user: per name attribute, a range of the
-        // (directory_id, attr, value_ci) index, value_ci being compared in code-point
-        // order on both backends (the column is COLLATE "C" on PostgreSQL, migration
-        // 2026-12-10-100000_admin_search). One branch per attribute, each with the
-        // index's whole key: PostgreSQL read `attr IN (…)`, or an OR of the attributes
-        // (it factors the common range out), as a filter over every index entry of the
-        // directory when its tables had no statistics yet.
-        for w in words.split_whitespace() {
-            let (low, high) = prefix_range(&w.to_lowercase());
-            q.push(" AND r.id IN (");
-            for (i, attr) in NAME_ATTRS.iter().enumerate() {
-                if i > 0 {
-                    q.push(" UNION ALL ");
-                }
-                q.push("SELECT a.user_id FROM user_attrs a WHERE a.directory_id = ")
-                    .text(d.clone())
-                    .push(format!(" AND a.attr = '{attr}' AND a.value_ci >= "))
-                    .text(low.clone());
-                if let Some(h) = &high {
+    if let Some(d) = &f.directory {
+        for w in words {
+            if w.common {
+                // tested per user read: a scalar subquery is never turned into a join,
+                // one probe of the (user_id, attr) index
+                q.push(format!(
+                    " AND (SELECT 1 FROM user_attrs a WHERE a.user_id = r.id AND a.attr IN ('{}') AND a.value_ci >= ",
+                    NAME_ATTRS.join("', '")
+                ))
+                .text(w.low.clone());
+                if let Some(h) = &w.high {
                     q.push(" AND a.value_ci < ").text(h.clone());
                 }
+                q.push(" LIMIT 1) IS NOT NULL");
+            } else {
+                // the few users it starts a name of, per name attribute a range with
+                // the index's whole key: PostgreSQL read `attr IN (…)`, or an OR of the
+                // attributes (it factors the common range out), as a filter over every
+                // index entry of the directory when its tables had no statistics yet
+                q.push(" AND r.id IN (");
+                for (i, attr) in NAME_ATTRS.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" UNION ALL ");
+                    }
+                    q.push("SELECT a.user_id FROM user_attrs a WHERE ")
+                        .append(name_range(d, attr, &w.low, w.high.as_deref()));
+                }
+                q.push(")");
             }
-            q.push(")");
         }
     }
     // as literal conditions, which the partial index of the inactive users
@@ -582,10 +673,11 @@ pub(crate) fn users_query(f: &UserFilter, active_only: bool) -> Sql {
 pub fn users_page(
     c: &mut AnyConn,
     f: &UserFilter,
+    words: &[NameWord],
     active_only: bool,
     k: &Keyset,
 ) -> CoreResult<Vec<UserRow>> {
-    Ok(paging::keyset_query(users_query(f, active_only), k).load(c)?)
+    Ok(paging::keyset_query(users_query(f, words, active_only), k).load(c)?)
 }
 
 #[cfg(test)]
