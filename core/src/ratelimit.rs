@@ -1,10 +1,12 @@
 //! Counting limits shared by every instance: failed authentications, lock-outs and
 //! request rates.
 //!
-//! With Redis configured each decision is one atomic round trip (a Lua script:
-//! `INCRBY` of the window's counter with its expiry, or the lock-out's remaining
-//! time), so instances share counts and lock-outs; without Redis the counts live in
-//! this process (the embedded single-instance default).
+//! With Redis configured each decision is one atomic round trip at most (a Lua script:
+//! `INCRBY` of the window's counter with its expiry, or the lock-outs' remaining
+//! time), so instances share counts and lock-outs; a lock-out an instance has seen is
+//! remembered there until it ends, and request rates are flushed to Redis in batches
+//! ([`Limiter::rate`]). Without Redis the counts live in this process (the embedded
+//! single-instance default).
 //!
 //! Windows are fixed: a key's counter starts with its first hit and expires `window`
 //! later. A caller past the limit is told how long until the window ends
@@ -135,7 +137,16 @@ pub struct Limiter {
     hit_script: redis::Script,
     /// Request rates counted here between their flushes to Redis ([`Limiter::rate`]).
     batched: std::sync::Arc<Mutex<HashMap<String, Batch>>>,
+    /// With Redis: the lock-outs this instance has seen (set here or read from
+    /// Redis), by key, until they end. A lock-out only ends when its time is up, so
+    /// a refusal needs no round trip once its lock-out is known: a flood from a
+    /// locked-out address costs the server no Redis traffic.
+    known_locks: Mutex<HashMap<String, Instant>>,
 }
+
+/// Lock-outs remembered at most ([`Limiter::known_locks`]; past it, the ended ones are
+/// dropped, and all of them if none has ended).
+const MAX_KNOWN_LOCKS: usize = 100_000;
 
 /// How often at most a request rate's hits counted here are added to Redis's count.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
@@ -171,6 +182,7 @@ impl Limiter {
             prefix: "scimgate:rl:".into(),
             hit_script: redis::Script::new(HIT_SCRIPT),
             batched: Default::default(),
+            known_locks: Default::default(),
         }
     }
 
@@ -186,6 +198,7 @@ impl Limiter {
             prefix: "scimgate:rl:".into(),
             hit_script: redis::Script::new(HIT_SCRIPT),
             batched: Default::default(),
+            known_locks: Default::default(),
         })
     }
 
@@ -323,16 +336,54 @@ impl Limiter {
 
     /// How long `key` stays locked out, if it is.
     pub async fn locked_for(&self, key: &str) -> Option<Duration> {
-        let k = self.key(&format!("lock:{key}"));
+        self.longest_lock(std::slice::from_ref(&key)).await
+    }
+
+    /// How long the longest lock-out among `keys` still lasts, if any is locked out:
+    /// with Redis, from the lock-outs this instance knows, else one round trip for
+    /// them all (and then known here too).
+    pub async fn longest_lock(&self, keys: &[&str]) -> Option<Duration> {
+        let ks: Vec<String> = keys
+            .iter()
+            .map(|k| self.key(&format!("lock:{k}")))
+            .collect();
         match &self.backend {
-            Backend::Local(m) => m.lock().unwrap_or_else(|p| p.into_inner()).remaining(&k),
+            Backend::Local(m) => {
+                let g = m.lock().unwrap_or_else(|p| p.into_inner());
+                ks.iter().filter_map(|k| g.remaining(k)).max()
+            }
             Backend::Redis(cm) => {
+                let now = Instant::now();
+                let known = {
+                    let g = self.known_locks.lock().unwrap_or_else(|p| p.into_inner());
+                    ks.iter()
+                        .filter_map(|k| {
+                            g.get(k).and_then(|until| until.checked_duration_since(now))
+                        })
+                        .filter(|left| !left.is_zero())
+                        .max()
+                };
+                if known.is_some() {
+                    return known;
+                }
+                let mut pipe = redis::pipe();
+                for k in &ks {
+                    pipe.cmd("PTTL").arg(k);
+                }
                 let mut cm = cm.clone();
-                let ttl: redis::RedisResult<i64> =
-                    redis::cmd("PTTL").arg(&k).query_async(&mut cm).await;
-                match ttl {
-                    Ok(ms) if ms > 0 => Some(Duration::from_millis(ms as u64)),
-                    Ok(_) => None,
+                let ttls: redis::RedisResult<Vec<i64>> = pipe.query_async(&mut cm).await;
+                match ttls {
+                    Ok(ttls) => {
+                        let mut longest = None;
+                        for (k, ms) in ks.into_iter().zip(ttls) {
+                            if ms > 0 {
+                                let left = Duration::from_millis(ms as u64);
+                                self.know_lock(k, now + left);
+                                longest = longest.max(Some(left));
+                            }
+                        }
+                        longest
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "lock-out check failed; allowing the request");
                         None
@@ -340,6 +391,19 @@ impl Limiter {
                 }
             }
         }
+    }
+
+    /// Remember that the (prefixed) key `k` is locked out until `until`.
+    fn know_lock(&self, k: String, until: Instant) {
+        let mut g = self.known_locks.lock().unwrap_or_else(|p| p.into_inner());
+        if g.len() >= MAX_KNOWN_LOCKS && !g.contains_key(&k) {
+            let now = Instant::now();
+            g.retain(|_, u| *u > now);
+            if g.len() >= MAX_KNOWN_LOCKS {
+                g.clear();
+            }
+        }
+        g.insert(k, until);
     }
 
     /// Lock `key` out for `dur`.
@@ -356,8 +420,9 @@ impl Limiter {
                     .arg(dur.as_millis().max(1) as u64)
                     .query_async(&mut cm)
                     .await;
-                if let Err(e) = res {
-                    tracing::warn!(error = %e, "cannot record a lock-out in Redis");
+                match res {
+                    Ok(()) => self.know_lock(k, Instant::now() + dur),
+                    Err(e) => tracing::warn!(error = %e, "cannot record a lock-out in Redis"),
                 }
             }
         }
@@ -399,6 +464,20 @@ mod tests {
         assert!(l.hit("other", rule).await.allowed);
         tokio::time::sleep(Duration::from_millis(220)).await;
         assert!(l.hit("k", rule).await.allowed);
+    }
+
+    #[tokio::test]
+    async fn the_longest_lock_out_among_keys_is_answered() {
+        let l = Limiter::in_process();
+        assert!(l.longest_lock(&["a", "b"]).await.is_none());
+        l.lock_out("a", Duration::from_secs(2)).await;
+        l.lock_out("b", Duration::from_secs(4)).await;
+        let left = l.longest_lock(&["a", "b", "c"]).await;
+        assert!(
+            left.is_some_and(|d| d > Duration::from_secs(2) && d <= Duration::from_secs(4)),
+            "{left:?}"
+        );
+        assert!(l.longest_lock(&["c"]).await.is_none());
     }
 
     #[tokio::test]
@@ -484,7 +563,7 @@ mod tests {
         ) else {
             panic!("cannot connect to {url}");
         };
-        let (a, b) = (a.with_prefix(prefix.clone()), b.with_prefix(prefix));
+        let (a, b) = (a.with_prefix(prefix.clone()), b.with_prefix(prefix.clone()));
         assert!(a.is_shared());
         let rule = Rule::new(3, Duration::from_secs(5));
         assert!(a.hit("dir", rule).await.allowed);
@@ -499,5 +578,36 @@ mod tests {
         assert!(!a.fail("ip:9", fail, Duration::from_secs(3)).await);
         assert!(b.fail("ip:9", fail, Duration::from_secs(3)).await);
         assert!(a.locked_for("ip:9").await.is_some());
+
+        // once seen, a lock-out is answered from memory until it ends: with its key
+        // gone from Redis, A and B (which set it) still refuse without a round trip,
+        // and an instance that never saw it reads Redis
+        let Ok(mut r) = redis::Client::open(url.as_str()).and_then(|c| c.get_connection()) else {
+            panic!("cannot connect to {url}");
+        };
+        let gone: i64 = redis::cmd("DEL")
+            .arg(format!("{prefix}lock:ip:9"))
+            .query(&mut r)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(gone, 1, "the lock-out was in Redis");
+        let left = a.longest_lock(&["nobody", "ip:9"]).await;
+        assert!(
+            left.is_some_and(|l| l <= Duration::from_secs(3)),
+            "{left:?}"
+        );
+        assert!(b.locked_for("ip:9").await.is_some());
+        let Ok(c) = Limiter::with_redis(&url).await else {
+            panic!("cannot connect to {url}");
+        };
+        let c = c.with_prefix(prefix);
+        assert!(c.longest_lock(&["nobody", "ip:9"]).await.is_none());
+        // several keys in one round trip: the longest lock-out among them
+        c.lock_out("ip:1", Duration::from_secs(2)).await;
+        b.lock_out("ip:2", Duration::from_secs(4)).await;
+        let left = a.longest_lock(&["ip:1", "ip:2", "nobody"]).await;
+        assert!(
+            left.is_some_and(|l| l > Duration::from_secs(2) && l <= Duration::from_secs(4)),
+            "{left:?}"
+        );
     }
 }

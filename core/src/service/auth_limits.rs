@@ -24,14 +24,12 @@ fn limiter_key(kind: &str, value: &str) -> String {
 
 /// How long the longest lock-out among `keys` still lasts, if any is locked out: the
 /// caller gets 429 with this as `Retry-After`, before any credential lookup.
+/// One Redis round trip at most for all of them, none once a lock-out of one is known
+/// to this instance (`Limiter::longest_lock`).
 pub async fn locked_for(core: &Core, keys: &[FailureKey]) -> Option<Duration> {
-    let mut longest: Option<Duration> = None;
-    for (kind, value) in keys {
-        if let Some(left) = core.limiter().locked_for(&limiter_key(kind, value)).await {
-            longest = Some(longest.map_or(left, |l| l.max(left)));
-        }
-    }
-    longest
+    let keys: Vec<String> = keys.iter().map(|(k, v)| limiter_key(k, v)).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    core.limiter().longest_lock(&keys).await
 }
 
 /// Count a failed authentication against each key; a lock-out it starts is logged and
