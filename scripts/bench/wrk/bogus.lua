@@ -13,8 +13,6 @@ request = function()
   return wrk.format("GET", wrk.path, {["Authorization"] = "Bearer " .. token(), ["X-Forwarded-For"] = "198.51.100.66"})
 end
 delay = function() return pause end
-local statuses = {}
-response = function(status) statuses[status] = (statuses[status] or 0) + 1 end
 done = function(summary, latency, requests)
   io.write(string.format("flood: %d requests in %.2f s (%.0f/s), errors: status %d timeout %d\n",
     summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
