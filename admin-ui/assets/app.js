@@ -19,8 +19,32 @@
     });
   });
   // Live fragments: <div data-poll="/url"> is replaced by the server's HTML every 2 s
-  // (server-rendered and escaped; one cheap query per page per poll).
-  document.querySelectorAll("[data-poll]").forEach(function (el) {
+  // (server-rendered and escaped; one cheap query per page per poll). With data-wait, a
+  // long poll instead: the server answers as soon as the fragment differs from the
+  // version shown (its ETag), or after 25 s; one request a second at most.
+  document.querySelectorAll("[data-poll][data-wait]").forEach(function (el) {
+    var url = el.getAttribute("data-poll");
+    var seen = null;
+    var run = function () {
+      if (document.hidden) { setTimeout(run, 1000); return; }
+      var started = Date.now();
+      var u = seen === null ? url
+        : url + (url.indexOf("?") < 0 ? "?" : "&") + "wait=25&seen=" + encodeURIComponent(seen);
+      fetch(u, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) {
+          if (!r.ok) throw new Error("status " + r.status);
+          var v = r.headers.get("ETag");
+          return r.text().then(function (html) {
+            if (v !== seen) el.innerHTML = html;
+            seen = v;
+          });
+        })
+        .then(function () { setTimeout(run, Math.max(0, 1000 - (Date.now() - started))); },
+              function () { setTimeout(run, 2000); });
+    };
+    run();
+  });
+  document.querySelectorAll("[data-poll]:not([data-wait])").forEach(function (el) {
     var url = el.getAttribute("data-poll");
     var busy = false;
     setInterval(function () {

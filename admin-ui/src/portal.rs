@@ -21,6 +21,7 @@ use crate::pages::{
 };
 use crate::session::{self, Claims, SETUP_COOKIE, SETUP_TTL};
 use crate::AdminUi;
+use askama::Template;
 use scimgate_connectors::{setup::setup_steps, DirectoryType};
 use scimgate_core::audit::{Actor, ActorKind, Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, OrganizationId, PrefixedId};
@@ -378,20 +379,85 @@ pub async fn pick(
     Ok(with_cookie(html(&page)?, &s.cookie))
 }
 
-/// `GET /portal/status`: the live status panel (polled every 2 s by the page).
-pub async fn status(ui: web::Data<AdminUi>, req: HttpRequest) -> Result<HttpResponse, UiError> {
+/// `GET /portal/status` query: `seen`, the version (`ETag`) of the panel the page shows;
+/// `wait`, how many seconds (at most [`MAX_WAIT`]) to hold the request until the panel
+/// differs from it.
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    #[serde(default)]
+    seen: Option<String>,
+    #[serde(default)]
+    wait: Option<u64>,
+}
+
+/// The longest a status request is held.
+const MAX_WAIT: u64 = 25;
+/// Renders of one held status request are at least this far apart: one read of the
+/// directory's status per open page per second, however busy its sync.
+const RENDER_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `GET /portal/status`: the live status panel, with its version as `ETag`. With
+/// `wait` and `seen`, a long poll: the answer comes as soon as the panel differs from
+/// the one the page shows, woken by the directory's commits (`Notice::Events`), its
+/// activation (`Notice::DirectoryChanged`) and its sync-health flushes
+/// (`Notice::Health`, every 500 ms while its IdP sends requests), on any instance
+/// through Redis; else after `wait` seconds.
+pub async fn status(
+    ui: web::Data<AdminUi>,
+    req: HttpRequest,
+    q: web::Query<StatusQuery>,
+) -> Result<HttpResponse, UiError> {
+    use scimgate_core::bus::Notice;
+    use tokio::sync::broadcast::error::RecvError;
+
     let s = setup_of(&ui, &req).await?;
-    let core = ui.core.clone();
-    let (org, dir) = (s.org.clone(), s.claims.dir.clone());
-    let st = blocking(move || {
-        let dir = picked_dir(&core, &org, dir.as_deref())?;
-        status_of(&core, &org, &dir)
-    })
-    .await?;
-    Ok(with_cookie(
-        html(&PortalStatusFragment { status: st })?,
-        &s.cookie,
-    ))
+    let wait = std::time::Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT));
+    let deadline = tokio::time::Instant::now() + wait;
+    // subscribed before the first read: a change after it wakes the wait
+    let mut rx = ui.core.bus().subscribe();
+    loop {
+        let rendered_at = tokio::time::Instant::now();
+        let core = ui.core.clone();
+        let (org, dir) = (s.org.clone(), s.claims.dir.clone());
+        let (dir, st) = blocking(move || {
+            let dir = picked_dir(&core, &org, dir.as_deref())?;
+            let st = status_of(&core, &org, &dir)?;
+            Ok((dir, st))
+        })
+        .await?;
+        let body = PortalStatusFragment { status: st }
+            .render()
+            .map_err(|e| UiError::Internal(format!("template: {e}")))?;
+        let version = format!("\"{}\"", &scimgate_core::secrets::hash(&body)[..16]);
+        if q.seen.as_deref() != Some(version.as_str()) || rendered_at >= deadline {
+            let res = HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::ETAG, version))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body);
+            return Ok(with_cookie(res, &s.cookie));
+        }
+        // unchanged: wait for a notice of this directory (or the deadline)
+        let woken = async {
+            loop {
+                match rx.recv().await {
+                    Ok(
+                        Notice::Events { directory_id, .. }
+                        | Notice::DirectoryChanged { directory_id }
+                        | Notice::Health { directory_id },
+                    ) if directory_id == dir => return,
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => return,
+                    // no bus: the deadline answers
+                    Err(RecvError::Closed) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        if tokio::time::timeout_at(deadline, woken).await.is_err() {
+            continue; // the deadline: the last render is the answer
+        }
+        tokio::time::sleep_until((rendered_at + RENDER_EVERY).min(deadline)).await;
+    }
 }
 
 #[derive(Deserialize)]

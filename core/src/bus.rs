@@ -30,6 +30,9 @@ pub enum Notice {
     DirectoryChanged { directory_id: DirectoryId },
     /// Webhook endpoints or cursors changed (enabled, redelivery): workers look again.
     Webhooks,
+    /// A directory's sync health (its SCIM requests and rejections) was written: the
+    /// setup portal's status panel looks again.
+    Health { directory_id: DirectoryId },
 }
 
 #[derive(Clone)]

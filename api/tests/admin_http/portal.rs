@@ -272,6 +272,75 @@ fn the_it_admin_connects_okta_and_sees_it_come_alive() {
         status.body
     );
 
+    // the live panel is a long poll (issue 16: the status reaches the browser within a
+    // second of the IdP's request). Unchanged, it is held for `wait` seconds and comes
+    // back with the same version (ETag); an IdP request during the wait answers it early
+    // with the new panel.
+    // (after the sync-health flush of the request above, every 500 ms)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let status = b.get("/portal/status");
+    let version = status.headers["etag"].to_str().unwrap().to_string();
+    assert!(version.starts_with('"') && version.len() == 18, "{version}");
+    let poll = |b: &mut Browser, wait: u64| {
+        b.get(&format!(
+            "/portal/status?wait={wait}&seen={}",
+            version.replace('"', "%22")
+        ))
+    };
+    let t = std::time::Instant::now();
+    let held = poll(&mut b, 1);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(900), "held");
+    assert_eq!(held.status, 200);
+    assert_eq!(held.headers["etag"].to_str().unwrap(), version);
+    assert_eq!(held.body, status.body);
+    let t = std::time::Instant::now();
+    let woken = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let created = s.scim(
+                &dir,
+                Method::POST,
+                "/Users",
+                Some(user_body("ada@acme.test")),
+            );
+            assert_eq!(created.0, 201);
+        });
+        poll(&mut b, 20)
+    });
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "woken by the write, not the 20 s deadline: {:?}",
+        t.elapsed()
+    );
+    assert_ne!(woken.headers["etag"].to_str().unwrap(), version);
+    assert!(
+        woken.body.contains("<span id=\"user-count\">2</span>"),
+        "{}",
+        woken.body
+    );
+    // a GET changes no count: the sync-health flush (`Notice::Health`) wakes the poll
+    // with the new last request
+    let version = woken.headers["etag"].to_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let t = std::time::Instant::now();
+    let woken = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert_eq!(s.scim(&dir, Method::GET, "/Users?count=1", None).0, 200);
+        });
+        b.get(&format!(
+            "/portal/status?wait=20&seen={}",
+            version.replace('"', "%22")
+        ))
+    });
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_ne!(woken.headers["etag"].to_str().unwrap(), version);
+    assert!(woken.body.contains("<span id=\"user-count\">2</span>"));
+
     // a refused request is explained on the status panel
     let bad = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "grace@acme.test"});
     assert_eq!(s.scim(&dir, Method::POST, "/Users", Some(bad)).0, 409);

@@ -94,7 +94,7 @@ impl AuthCache {
         match n {
             Notice::Revoked { hash } => self.invalidate(hash),
             Notice::DirectoryChanged { directory_id } => self.invalidate_directory(directory_id),
-            Notice::Events { .. } | Notice::Webhooks => {}
+            Notice::Events { .. } | Notice::Webhooks | Notice::Health { .. } => {}
         }
     }
 

@@ -58,11 +58,13 @@ pub fn spawn(core: &Core) {
             }
         });
     }
-    // the SCIM requests counted for the sync health, flushed every second
+    // the SCIM requests counted for the sync health, flushed every 500 ms while there
+    // are any (one write per flush, whatever the requests): the setup portal's status
+    // shows a request within a second (`Notice::Health`)
     {
         let core = core.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
             loop {
                 tick.tick().await;
                 if core.sync_health.is_empty() {

@@ -204,6 +204,11 @@ impl Core {
         &self.db
     }
 
+    /// The notices between handlers, long polls and instances (`crate::bus`).
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
     /// The SCIM base URL of a directory.
     pub fn scim_base(&self, directory_id: &DirectoryId) -> String {
         format!("{}/scim/v2/{}", self.settings.public_url, directory_id)

@@ -157,6 +157,11 @@ impl SyncHealth {
         let mut conn = core.db.conn()?;
         // one transaction: a reader sees a flush's counts and rejections together
         conn.transaction::<_, crate::error::CoreError, _>(|conn| flush_into(conn, &taken))?;
+        for directory_id in taken.keys() {
+            core.bus.publish(crate::bus::Notice::Health {
+                directory_id: directory_id.clone(),
+            });
+        }
         Ok(taken.len())
     }
 }
