@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How soon the setup portal's status panel shows an IdP's request (docs/BENCHMARKS.md).
 
-    portal_status.py --base http://127.0.0.1:18190 --api-key KEY [--rounds 20]
+    portal_status.py --base http://127.0.0.1:18190 --api-key KEY [--rounds 20] [--scim-via URL]
 
 Makes an organization, a setup link, opens it and picks Okta as the IT admin's browser
 does, then polls `/portal/status` as the page's script does (a long poll: `wait=25` and
@@ -29,6 +29,9 @@ def main():
     ap.add_argument("--base", required=True)
     ap.add_argument("--api-key", required=True)
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--scim-via", default=None,
+                    help="send the SCIM requests to this instance instead (another instance on the "
+                         "same database and Redis: the page's poll is woken across instances)")
     a = ap.parse_args()
 
     def api(method, path, body):
@@ -56,6 +59,8 @@ def main():
     setup = post("/portal/idp", {"csrf": csrf, "type": "okta scim v2.0"})
     scim = re.search(r'id="scim-url"[^>]*value="([^"]+)"', setup).group(1)
     token = re.search(r'id="scim-token"[^>]*value="([^"]+)"', setup).group(1)
+    if a.scim_via:
+        scim = a.scim_via + scim[len(a.base):]
 
     changes, polls, stop = [], [0], threading.Event()
 
