@@ -109,14 +109,17 @@ impl ResponseError for UiError {
     }
 }
 
+/// Render a template to its HTML.
+pub fn render(t: &impl Template) -> Result<String, UiError> {
+    t.render()
+        .map_err(|e| UiError::Internal(format!("template: {e}")))
+}
+
 /// Render a page.
 pub fn html(t: &impl Template) -> Result<HttpResponse, UiError> {
-    let body = t
-        .render()
-        .map_err(|e| UiError::Internal(format!("template: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(body))
+        .body(render(t)?))
 }
 
 /// Run blocking core work on the blocking pool.

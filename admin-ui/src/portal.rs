@@ -14,14 +14,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::error::{blocking, html, UiError};
+use crate::error::{blocking, html, render, UiError};
 use crate::pages::{
     PortalDone, PortalPick, PortalSetup, PortalStart, PortalStatus, PortalStatusFragment,
     TypeOption,
 };
 use crate::session::{self, Claims, SETUP_COOKIE, SETUP_TTL};
 use crate::AdminUi;
-use askama::Template;
 use scimgate_connectors::{setup::setup_steps, DirectoryType};
 use scimgate_core::audit::{Actor, ActorKind, Entry, Outcome};
 use scimgate_core::ids::{DirectoryId, OrganizationId, PrefixedId};
@@ -425,9 +424,7 @@ pub async fn status(
             Ok((dir, st))
         })
         .await?;
-        let body = PortalStatusFragment { status: st }
-            .render()
-            .map_err(|e| UiError::Internal(format!("template: {e}")))?;
+        let body = render(&PortalStatusFragment { status: st })?;
         let version = format!("\"{}\"", &scimgate_core::secrets::hash(&body)[..16]);
         if q.seen.as_deref() != Some(version.as_str()) || rendered_at >= deadline {
             let res = HttpResponse::Ok()
