@@ -555,12 +555,14 @@ pub fn name_words(c: &mut AnyConn, f: &UserFilter) -> CoreResult<Vec<NameWord>> 
         let at_least = match threshold {
             Some(t) => t,
             None => {
-                // the directory's users as counted by the writes (directory_counts)
-                let mut q = Sql::raw(
-                    "SELECT users_active + users_inactive AS n FROM directory_counts WHERE directory_id = ",
-                );
-                q.text(d.clone());
-                let users = q.load::<Count>(c)?.first().map_or(0, |r| r.n);
+                // the directory's users as counted by the writes (none: not an id)
+                let users = match DirectoryId::parse(d) {
+                    Ok(id) => {
+                        let (u, _) = super::directories::user_and_group_counts(c, &id)?;
+                        u.active + u.inactive
+                    }
+                    Err(_) => 0,
+                };
                 *threshold.insert((users / COMMON_SHARE).max(COMMON_AT_LEAST))
             }
         };
